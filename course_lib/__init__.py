@@ -1,0 +1,21 @@
+"""Companion library of the course "Training neural networks, from scratch and in PyTorch".
+
+Every technique is written twice, with the same module names and parameter layouts:
+
+* :mod:`course_lib.scratch` -- NumPy only, float64, an explicit ``forward`` AND ``backward``
+  for every op (it never imports torch; a test checks that);
+* :mod:`course_lib.torch_impl` -- the same ops built from torch operations; autograd does
+  the backward pass.
+
+:mod:`course_lib.gradcheck` checks a hand-written backward pass against central
+differences. Importing this package is cheap: it does not import torch.
+"""
+
+from importlib.metadata import PackageNotFoundError, version
+
+try:
+    __version__ = version("course_lib")
+except PackageNotFoundError:  # running from a source tree that was never installed
+    __version__ = "0.0.0"
+
+__all__ = ["__version__"]

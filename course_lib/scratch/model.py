@@ -1,0 +1,177 @@
+r"""A multilayer perceptron assembled from the scratch ops, with a hand-chained backward pass.
+
+The backward pass is nothing but the ops' ``backward`` methods called in reverse order:
+this is back-propagation (Rumelhart, Hinton & Williams 1986) written out by hand.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from course_lib.scratch import init as init_mod
+from course_lib.scratch.activations import get_activation
+from course_lib.scratch.linear import Linear
+from course_lib.scratch.losses import MulticlassSVM, SoftmaxCrossEntropy, check_labels
+
+__all__ = ["MLP", "LOSSES", "DEFAULT_WEIGHT_SCALE"]
+
+LOSSES: dict[str, type] = {"softmax": SoftmaxCrossEntropy, "svm": MulticlassSVM}
+"""Loss ops by name, for ``MLP(loss=...)``."""
+
+DEFAULT_WEIGHT_SCALE = 1e-2
+"""Std of the initial weights when ``weight_scale`` is None."""
+
+
+class MLP:
+    r"""Fully connected classifier: (Linear -> activation) x (L-1), then Linear, then a loss.
+
+    .. math::
+
+        h_0 = x,\quad h_\ell = \phi(h_{\ell-1} W_\ell + b_\ell)\ (\ell < L),\quad
+        s = h_{L-1} W_L + b_L,\quad
+        J = \mathrm{loss}(s, y) + \tfrac{\lambda}{2} \sum_{\ell} \|W_\ell\|_F^2
+
+    Parameters
+    ----------
+    dims : sequence of int
+        ``[D_in, H_1, ..., H_{L-1}, C]``; at least two entries (``[D, C]`` is a linear classifier).
+    activation : str
+        Name in :data:`course_lib.scratch.activations.ACTIVATIONS` (``"relu"``, ``"sigmoid"``...).
+    loss : ``"softmax"`` (softmax cross-entropy) or ``"svm"`` (multiclass hinge).
+    weight_scale : float or None
+        Initial weights are drawn from :math:`\mathcal{N}(0, \text{weight\_scale}^2)` with
+        :func:`course_lib.scratch.init.small_random`; None means ``1e-2``. Biases start at 0.
+        For other schemes, overwrite ``params["W1"]`` ... after construction.
+    reg : float
+        L2 strength :math:`\lambda`; the penalty is on the weights only, never on biases.
+    rng : None, int or np.random.Generator
+        Passed to ``np.random.default_rng``: an int seeds, a Generator is used as is, None
+        draws fresh entropy (not reproducible).
+
+    Attributes
+    ----------
+    params : dict
+        ``{"W1": (dims[0], dims[1]), "b1": (dims[1],), "W2": ..., ...}``, float64, W as (in, out).
+        The :class:`~course_lib.scratch.solver.Solver` replaces these arrays after each step.
+
+    PyTorch convention: torch's ``nn.Linear`` stores W as (out, in); the torch twin
+    (:class:`course_lib.torch_impl.model.MLP`) keeps our (in, out) layout so parameters can
+    be copied over as they are. The loss includes the regularization term, as CS231n does;
+    in torch one usually puts it in the optimizer's ``weight_decay`` instead (same gradient,
+    the reported loss then excludes it).
+    """
+
+    def __init__(
+        self,
+        dims: Any,
+        activation: str = "relu",
+        loss: str = "softmax",
+        weight_scale: float | None = None,
+        reg: float = 0.0,
+        rng: Any = None,
+    ):
+        dims = list(dims)
+        if len(dims) < 2:
+            raise ValueError(f"MLP: dims needs at least [D_in, C], got {dims}")
+        for d in dims:
+            if isinstance(d, bool) or not isinstance(d, (int, np.integer)) or d < 1:
+                raise ValueError(f"MLP: every entry of dims must be a positive integer, got {dims}")
+        if loss not in LOSSES:
+            raise ValueError(f"MLP: unknown loss {loss!r}; choose one of {sorted(LOSSES)}")
+        if not reg >= 0:
+            raise ValueError(f"MLP: reg must be >= 0, got {reg}")
+        scale = DEFAULT_WEIGHT_SCALE if weight_scale is None else weight_scale
+        if not (np.isfinite(scale) and scale >= 0):
+            raise ValueError(f"MLP: weight_scale must be a finite number >= 0, got {weight_scale}")
+        self.dims = [int(d) for d in dims]
+        self.activation = activation
+        self.act = get_activation(activation)
+        self.loss_name = loss
+        self.loss_op = LOSSES[loss]
+        self.reg = float(reg)
+        self.weight_scale = float(scale)
+        gen = np.random.default_rng(rng)
+        self.params: dict[str, np.ndarray] = {}
+        for i, (fan_in, fan_out) in enumerate(zip(self.dims[:-1], self.dims[1:]), start=1):
+            self.params[f"W{i}"] = init_mod.small_random(gen, fan_in, fan_out, std=self.weight_scale)
+            self.params[f"b{i}"] = np.zeros(fan_out)
+
+    @property
+    def num_layers(self) -> int:
+        """Number of Linear layers L."""
+        return len(self.dims) - 1
+
+    @property
+    def num_classes(self) -> int:
+        return self.dims[-1]
+
+    def __repr__(self) -> str:
+        return (
+            f"MLP(dims={self.dims}, activation={self.activation!r}, loss={self.loss_name!r}, "
+            f"weight_scale={self.weight_scale}, reg={self.reg})"
+        )
+
+    # ----- forward ---------------------------------------------------------------------
+    def _check_x(self, x: np.ndarray) -> np.ndarray:
+        x = np.asarray(x, dtype=np.float64)
+        if x.ndim != 2 or x.shape[1] != self.dims[0]:
+            raise ValueError(f"MLP: x must have shape (N, {self.dims[0]}), got {x.shape}")
+        return x
+
+    def _forward(self, x: np.ndarray) -> tuple[np.ndarray, list[tuple[Any, Any]], list[np.ndarray]]:
+        """Scores, the caches of every op in order, and the hidden activations."""
+        h = self._check_x(x)
+        caches, hidden = [], []
+        for i in range(1, self.num_layers + 1):
+            h, cache = Linear.forward(h, self.params[f"W{i}"], self.params[f"b{i}"])
+            caches.append(cache)
+            if i < self.num_layers:
+                h, cache = self.act.forward(h)
+                caches.append(cache)
+                hidden.append(h)
+        return h, caches, hidden
+
+    def scores(self, x: np.ndarray) -> np.ndarray:
+        """Class scores (N, C) for inputs ``x`` (N, D_in)."""
+        return self._forward(x)[0]
+
+    def hidden(self, x: np.ndarray) -> list[np.ndarray]:
+        """The hidden activations :math:`h_1, \\dots, h_{L-1}` (after the nonlinearity), each (N, H_l)."""
+        return self._forward(x)[2]
+
+    def predict(self, x: np.ndarray) -> np.ndarray:
+        """Predicted class per example (N,), the arg-max of the scores."""
+        return np.argmax(self.scores(x), axis=1)
+
+    def accuracy(self, x: np.ndarray, y: np.ndarray) -> float:
+        """Fraction of examples whose predicted class equals ``y``."""
+        x = self._check_x(x)
+        y = check_labels(y, x.shape[0], self.num_classes, "MLP.accuracy")
+        return float(np.mean(self.predict(x) == y))
+
+    # ----- loss and backward -----------------------------------------------------------
+    def loss(self, x: np.ndarray, y: np.ndarray) -> tuple[float, dict[str, np.ndarray]]:
+        """Data loss plus L2 penalty, and its gradient w.r.t. every parameter.
+
+        Returns ``(loss, grads)`` with ``grads`` keyed like :attr:`params`.
+        """
+        scores, caches, _ = self._forward(x)
+        data_loss, loss_cache = self.loss_op.forward(scores, y)
+        weights = [self.params[f"W{i}"] for i in range(1, self.num_layers + 1)]
+        reg_loss = 0.5 * self.reg * sum(float(np.sum(w * w)) for w in weights)
+
+        grads: dict[str, np.ndarray] = {}
+        (dh,) = self.loss_op.backward(1.0, loss_cache)
+        k = len(caches) - 1
+        for i in range(self.num_layers, 0, -1):
+            if i < self.num_layers:
+                (dh,) = self.act.backward(dh, caches[k])
+                k -= 1
+            dh, dw, db = Linear.backward(dh, caches[k])
+            k -= 1
+            grads[f"W{i}"] = dw + self.reg * self.params[f"W{i}"]
+            grads[f"b{i}"] = db
+        grads = {name: grads[name] for name in self.params}  # same key order as params
+        return float(data_loss + reg_loss), grads

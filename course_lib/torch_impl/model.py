@@ -1,0 +1,164 @@
+r"""Twin of :mod:`course_lib.scratch.model`: the same MLP as an ``nn.Module``; autograd does backward."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+import torch
+from torch import nn
+
+from course_lib.scratch.model import DEFAULT_WEIGHT_SCALE
+from course_lib.torch_impl.activations import ACTIVATIONS
+from course_lib.torch_impl.init import small_random
+from course_lib.torch_impl.linear import linear
+from course_lib.torch_impl.losses import cross_entropy, multiclass_svm
+
+__all__ = ["MLP"]
+
+LOSSES = {"softmax": cross_entropy, "svm": multiclass_svm}
+
+
+def _generator(rng: Any) -> torch.Generator:
+    """A CPU ``torch.Generator`` from None (fresh entropy), an int seed, or a Generator."""
+    if isinstance(rng, torch.Generator):
+        return rng
+    gen = torch.Generator(device="cpu")
+    if rng is None:
+        gen.seed()
+    elif isinstance(rng, (int, np.integer)) and not isinstance(rng, bool):
+        gen.manual_seed(int(rng))
+    else:
+        raise TypeError(f"MLP: rng must be None, an int seed or a torch.Generator, got {type(rng).__name__}")
+    return gen
+
+
+class MLP(nn.Module):
+    r"""Twin of `course_lib.scratch.model.MLP`.
+
+    .. math::
+
+        h_\ell = \phi(h_{\ell-1} W_\ell + b_\ell),\quad s = h_{L-1} W_L + b_L,\quad
+        J = \mathrm{loss}(s, y) + \tfrac{\lambda}{2} \sum_\ell \|W_\ell\|_F^2
+
+    Same constructor as the scratch MLP, plus ``device`` and ``dtype``:
+    ``MLP(dims, activation="relu", loss="softmax", weight_scale=None, reg=0.0, rng=None,
+    device=None, dtype=torch.float64)``. Parameters are registered as ``W1, b1, W2, b2, ...``
+    with ``W_i`` of shape (dims[i-1], dims[i]) (NOT torch's (out, in)), so a scratch model's
+    ``params`` load directly: ``model.load_state_dict({k: torch.from_numpy(v) for k, v in params.items()})``.
+
+    ``rng``: None, an int seed, or a ``torch.Generator`` (CPU). The weights are drawn with torch's
+    generator, so the same seed gives DIFFERENT numbers than the scratch MLP; copy the
+    parameters to compare the two. ``device`` None means CPU. float64 by default, to match
+    the scratch side; pass ``dtype=torch.float32`` for speed.
+
+    ``forward(x)`` / ``scores(x)`` return the class scores; ``loss(x, y)`` the scalar loss
+    tensor INCLUDING the L2 term (call ``.backward()`` on it).
+    """
+
+    def __init__(
+        self,
+        dims: Any,
+        activation: str = "relu",
+        loss: str = "softmax",
+        weight_scale: float | None = None,
+        reg: float = 0.0,
+        rng: Any = None,
+        device: Any = None,
+        dtype: torch.dtype = torch.float64,
+    ):
+        super().__init__()
+        dims = list(dims)
+        if len(dims) < 2:
+            raise ValueError(f"MLP: dims needs at least [D_in, C], got {dims}")
+        for d in dims:
+            if isinstance(d, bool) or not isinstance(d, (int, np.integer)) or d < 1:
+                raise ValueError(f"MLP: every entry of dims must be a positive integer, got {dims}")
+        if activation.lower() not in ACTIVATIONS:
+            raise ValueError(f"unknown activation {activation!r}; choose one of {sorted(ACTIVATIONS)}")
+        if loss not in LOSSES:
+            raise ValueError(f"MLP: unknown loss {loss!r}; choose one of {sorted(LOSSES)}")
+        if not reg >= 0:
+            raise ValueError(f"MLP: reg must be >= 0, got {reg}")
+        scale = DEFAULT_WEIGHT_SCALE if weight_scale is None else weight_scale
+        if not (np.isfinite(scale) and scale >= 0):
+            raise ValueError(f"MLP: weight_scale must be a finite number >= 0, got {weight_scale}")
+        self.dims = [int(d) for d in dims]
+        self.activation = activation
+        self.act = ACTIVATIONS[activation.lower()]
+        self.loss_name = loss
+        self.loss_fn = LOSSES[loss]
+        self.reg = float(reg)
+        self.weight_scale = float(scale)
+        gen = _generator(rng)
+        device = torch.device("cpu") if device is None else torch.device(device)
+        for i, (fan_in, fan_out) in enumerate(zip(self.dims[:-1], self.dims[1:]), start=1):
+            w = torch.empty(fan_in, fan_out, dtype=dtype, device=device)
+            small_random(w, std=self.weight_scale, generator=gen)
+            setattr(self, f"W{i}", nn.Parameter(w))
+            setattr(self, f"b{i}", nn.Parameter(torch.zeros(fan_out, dtype=dtype, device=device)))
+
+    @property
+    def num_layers(self) -> int:
+        return len(self.dims) - 1
+
+    @property
+    def num_classes(self) -> int:
+        return self.dims[-1]
+
+    def extra_repr(self) -> str:
+        return f"dims={self.dims}, activation={self.activation!r}, loss={self.loss_name!r}, reg={self.reg}"
+
+    def _as_input(self, x: Any) -> torch.Tensor:
+        ref = self.W1
+        x = torch.as_tensor(x, dtype=ref.dtype, device=ref.device)
+        if x.ndim != 2 or x.shape[1] != self.dims[0]:
+            raise ValueError(f"MLP: x must have shape (N, {self.dims[0]}), got {tuple(x.shape)}")
+        return x
+
+    def _as_labels(self, y: Any) -> torch.Tensor:
+        y = torch.as_tensor(y, device=self.W1.device)
+        if y.dtype.is_floating_point or y.dtype == torch.bool:
+            raise ValueError(f"MLP: labels must be integers, got {y.dtype}")
+        return y.long()
+
+    def hidden(self, x: Any) -> list[torch.Tensor]:
+        """The hidden activations h_1 ... h_{L-1}, each (N, H_l)."""
+        h = self._as_input(x)
+        out = []
+        for i in range(1, self.num_layers):
+            h = self.act(linear(h, getattr(self, f"W{i}"), getattr(self, f"b{i}")))
+            out.append(h)
+        return out
+
+    def forward(self, x: Any) -> torch.Tensor:
+        """Class scores (N, C)."""
+        h = self._as_input(x)
+        for i in range(1, self.num_layers + 1):
+            h = linear(h, getattr(self, f"W{i}"), getattr(self, f"b{i}"))
+            if i < self.num_layers:
+                h = self.act(h)
+        return h
+
+    def scores(self, x: Any) -> torch.Tensor:
+        """Class scores (N, C); same as ``self(x)``."""
+        return self.forward(x)
+
+    def loss(self, x: Any, y: Any) -> torch.Tensor:
+        """Mean data loss plus ``0.5 * reg * sum ||W||^2`` (weights only), a scalar tensor."""
+        data_loss = self.loss_fn(self.forward(x), self._as_labels(y))
+        if self.reg == 0:
+            return data_loss
+        weights = [getattr(self, f"W{i}") for i in range(1, self.num_layers + 1)]
+        return data_loss + 0.5 * self.reg * sum((w * w).sum() for w in weights)
+
+    @torch.no_grad()
+    def predict(self, x: Any) -> torch.Tensor:
+        """Predicted class per example, (N,) long."""
+        return self.forward(x).argmax(dim=1)
+
+    @torch.no_grad()
+    def accuracy(self, x: Any, y: Any) -> float:
+        """Fraction of examples whose predicted class equals ``y``."""
+        y = self._as_labels(y)
+        return float((self.predict(x) == y).double().mean())

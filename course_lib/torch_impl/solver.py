@@ -1,0 +1,155 @@
+r"""Twin of :mod:`course_lib.scratch.solver`: the same training loop for a torch model and optimizer.
+
+It shares :class:`~course_lib.scratch.solver.History`, the data checks and the shuffling
+with the scratch solver: for the same ``seed`` both see exactly the same mini-batches, so
+a scratch and a torch model with the same initial parameters produce the same loss curve.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Any, Callable
+
+import numpy as np
+import torch
+
+from course_lib.scratch.solver import (
+    History,
+    check_loss,
+    check_settings,
+    epoch_batches,
+    eval_indices,
+    get_data,
+    progress_bar,
+)
+
+__all__ = ["Solver", "History"]
+
+
+class Solver:
+    r"""Twin of `course_lib.scratch.solver.Solver`.
+
+    .. math::
+
+        w \leftarrow w - \eta_t\,(\text{optimizer's direction for } \nabla_w J(x_B, y_B))
+
+    Same constructor: ``Solver(model, data, optimizer, schedule=None, *, batch_size=64,
+    epochs=10, seed=0, progress=True, eval_every=None, max_eval=None)``, where
+
+    * ``model`` is an ``nn.Module`` with ``loss(x, y) -> scalar tensor`` and ``accuracy(x, y)``
+      (e.g. :class:`course_lib.torch_impl.model.MLP`); the data are moved once to the model's
+      device and dtype, labels to ``torch.long``;
+    * ``optimizer`` is a ``torch.optim.Optimizer`` already built on ``model.parameters()``;
+    * ``schedule`` is None, a callable ``lr_at(t)`` (written into every param group before step
+      t), or a ``torch.optim.lr_scheduler.LRScheduler`` on that optimizer (stepped after every
+      optimizer step).
+
+    ``train()`` returns the same :class:`~course_lib.scratch.solver.History`; a nan/inf loss
+    raises ``FloatingPointError`` naming the step.
+    """
+
+    def __init__(
+        self,
+        model: torch.nn.Module,
+        data: Any,
+        optimizer: torch.optim.Optimizer,
+        schedule: Callable[[int], float] | Any = None,
+        *,
+        batch_size: int = 64,
+        epochs: int = 10,
+        seed: int = 0,
+        progress: bool = True,
+        eval_every: int | None = None,
+        max_eval: int | None = None,
+    ):
+        check_settings(batch_size, epochs, eval_every, max_eval)
+        if not isinstance(optimizer, torch.optim.Optimizer):
+            raise TypeError(f"Solver: optimizer must be a torch.optim.Optimizer, got {type(optimizer).__name__}")
+        is_scheduler = isinstance(schedule, torch.optim.lr_scheduler.LRScheduler)
+        if schedule is not None and not is_scheduler and not callable(schedule):
+            raise TypeError("Solver: schedule must be None, a callable lr_at(t) or a torch LRScheduler")
+        if not hasattr(model, "loss"):
+            raise TypeError("Solver: the model needs a loss(x, y) method returning a scalar tensor")
+        self.model = model
+        self.optimizer = optimizer
+        self.schedule = schedule
+        self._is_scheduler = is_scheduler
+        self.batch_size = int(batch_size)
+        self.epochs = int(epochs)
+        self.seed = seed
+        self.progress = progress
+        self.eval_every = eval_every
+        self.max_eval = max_eval
+
+        arrays = get_data(data, getattr(model, "num_classes", None))
+        ref = next(model.parameters())
+        self.data = {
+            key: torch.as_tensor(value, dtype=ref.dtype if key.startswith("x") else torch.long, device=ref.device)
+            for key, value in arrays.items()
+        }
+        n = arrays["x_train"].shape[0]
+        self.history = History(steps_per_epoch=math.ceil(n / self.batch_size))
+        self._rng = np.random.default_rng(seed)
+        self._eval_idx = {
+            split: eval_indices(seed, arrays[f"x_{split}"].shape[0], max_eval) for split in ("train", "val")
+        }
+
+    def _accuracy(self, split: str) -> float:
+        x, y, idx = self.data[f"x_{split}"], self.data[f"y_{split}"], self._eval_idx[split]
+        if idx is not None:
+            idx = torch.as_tensor(idx, device=x.device)
+            x, y = x[idx], y[idx]
+        was_training = self.model.training
+        self.model.eval()  # matters once a model holds dropout / batch norm
+        try:
+            with torch.no_grad():
+                if hasattr(self.model, "accuracy"):
+                    return float(self.model.accuracy(x, y))
+                return float((self.model(x).argmax(dim=1) == y).double().mean())
+        finally:
+            self.model.train(was_training)
+
+    def _evaluate(self) -> None:
+        h = self.history
+        h.train_acc.append(self._accuracy("train"))
+        h.val_acc.append(self._accuracy("val"))
+        h.eval_step.append(h.steps)
+
+    def train(self) -> History:
+        h = self.history
+        x, y = self.data["x_train"], self.data["y_train"]
+        n = x.shape[0]
+        self.model.train()
+        bar = progress_bar(self.epochs * h.steps_per_epoch, self.progress)
+        try:
+            for _ in range(self.epochs):
+                epoch = h.epochs
+                for idx in epoch_batches(self._rng, n, self.batch_size):
+                    t = h.steps
+                    if self.schedule is not None and not self._is_scheduler:
+                        for group in self.optimizer.param_groups:
+                            group["lr"] = float(self.schedule(t))
+                    lr = float(self.optimizer.param_groups[0]["lr"])
+                    idx_t = torch.as_tensor(idx, device=x.device)
+                    self.optimizer.zero_grad()
+                    loss = self.model.loss(x[idx_t], y[idx_t])
+                    loss_value = float(loss.detach())
+                    check_loss(loss_value, t, epoch)
+                    loss.backward()
+                    self.optimizer.step()
+                    if self._is_scheduler:
+                        self.schedule.step()
+                    h.loss.append(loss_value)
+                    h.lr.append(lr)
+                    bar.update(1)
+                    if self.eval_every is not None and h.steps % self.eval_every == 0:
+                        self._evaluate()
+                h.epochs += 1
+                if self.eval_every is None:
+                    self._evaluate()
+                bar.set_postfix(epoch=h.epochs, loss=f"{h.loss[-1]:.4f}", val_acc=f"{h.val_acc[-1]:.3f}" if h.val_acc else "-")
+            if self.eval_every is not None and (not h.eval_step or h.eval_step[-1] != h.steps):
+                self._evaluate()
+        finally:
+            bar.close()
+        return h
