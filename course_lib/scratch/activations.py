@@ -23,14 +23,18 @@ def _check_dout(dout: np.ndarray, shape: tuple[int, ...], who: str) -> np.ndarra
 
 
 def stable_sigmoid(x: np.ndarray) -> np.ndarray:
-    r"""Logistic function :math:`1/(1+e^{-x})` without overflow for any float64 ``x``.
+    r"""Logistic function :math:`1/(1+e^{-x})`, correct for any float64 ``x``.
 
-    For ``x >= 0`` we use :math:`1/(1+e^{-x})`, for ``x < 0`` the equal form
-    :math:`e^{x}/(1+e^{x})`; the exponent is never positive, so ``exp`` never overflows.
+    For very negative ``x``, :math:`e^{-x}` overflows to ``inf`` and :math:`1/(1+\infty) = 0`,
+    which is the right limit; the overflow warning is silenced because the result is exact.
+    (Never compute :math:`e^{x}/(1+e^{x})` directly: for large positive ``x`` it gives
+    ``inf/inf = nan``.) Written with in-place operations: one ``exp`` and one reciprocal.
     """
     x = np.asarray(x, dtype=np.float64)
-    z = np.exp(-np.abs(x))  # in (0, 1]
-    return np.where(x >= 0, 1.0 / (1.0 + z), z / (1.0 + z))
+    with np.errstate(over="ignore"):
+        out = np.exp(-x)
+    out += 1.0
+    return np.reciprocal(out, out=out)
 
 
 @dataclass(frozen=True, eq=False)
@@ -64,7 +68,10 @@ class Sigmoid:
     @staticmethod
     def backward(dout: np.ndarray, cache: SigmoidCache) -> tuple[np.ndarray]:
         dout = _check_dout(dout, cache.out.shape, "Sigmoid")
-        return (dout * cache.out * (1.0 - cache.out),)
+        dx = 1.0 - cache.out
+        dx *= cache.out
+        dx *= dout
+        return (dx,)
 
 
 @dataclass(frozen=True, eq=False)
@@ -92,12 +99,12 @@ class ReLU:
     def forward(x: np.ndarray) -> tuple[np.ndarray, ReLUCache]:
         x = np.asarray(x, dtype=np.float64)
         positive = x > 0
-        return np.where(positive, x, 0.0), ReLUCache(positive=positive)
+        return np.maximum(x, 0.0), ReLUCache(positive=positive)
 
     @staticmethod
     def backward(dout: np.ndarray, cache: ReLUCache) -> tuple[np.ndarray]:
         dout = _check_dout(dout, cache.positive.shape, "ReLU")
-        return (np.where(cache.positive, dout, 0.0),)
+        return (dout * cache.positive,)
 
 
 ACTIVATIONS: dict[str, type] = {
