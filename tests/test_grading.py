@@ -1,0 +1,658 @@
+"""Tests of exercise generation and of the grader (``python -m course_lib.grading``).
+
+Submissions are built from the solution notebook ``solutions/01_backprop.md`` by text
+edits (a planted bug, an extra cell), written to a temporary folder and graded.  Every
+grading checks that the submission file is byte-for-byte unchanged.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from course_lib.grading import markers
+from course_lib.grading.__main__ import main as cli_main
+from course_lib.grading.assign import AssignError, assign, build_exercise
+from course_lib.grading.grade import grade_notebook
+from course_lib.grading.sandbox import Limits
+
+ROOT = Path(__file__).resolve().parents[1]
+SOLUTIONS = ROOT / "solutions"
+EXERCISES = ROOT / "exercises"
+SOLUTION = SOLUTIONS / "01_backprop.md"
+EXERCISE = EXERCISES / "01_backprop.ipynb"
+QUESTIONS = [
+    "q1_softmax_loss",
+    "q2_svm_loss",
+    "q3_linear_backward",
+    "q4_numerical_gradient",
+    "q5_two_layer_step",
+]
+FULL = 10.0
+
+
+# -- helpers ------------------------------------------------------------------------------------
+
+
+def sha(path: Path) -> str:
+    return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+def grade(path: Path, timeout: float = 20.0, memory_mb: int = 2048, **kwargs):
+    """Grade in-process and check that the submission was not modified."""
+    before = sha(path)
+    report = grade_notebook(path, solutions_dir=SOLUTIONS, limits=Limits(timeout=timeout, memory_mb=memory_mb), **kwargs)
+    assert sha(path) == before, "the grader modified the submission"
+    return report
+
+
+def by_name(report) -> dict:
+    return {q.name: q for q in report.questions}
+
+
+def variant(tmp_path: Path, *edits: tuple[str, str], append: str = "", name: str = "01_backprop.md") -> Path:
+    """The solution notebook with text replacements (each must match exactly once) and an
+    optional extra code cell at the end."""
+    text = SOLUTION.read_text(encoding="utf-8")
+    for old, new in edits:
+        assert text.count(old) == 1, f"edit target found {text.count(old)} times: {old!r}"
+        text = text.replace(old, new)
+    if append:
+        text = text.rstrip("\n") + "\n\n```{code-cell} ipython3\n" + append.strip("\n") + "\n```\n"
+    path = tmp_path / name
+    path.write_text(text, encoding="utf-8")
+    return path
+
+
+def to_ipynb(md_path: Path, ipynb_path: Path) -> Path:
+    import jupytext
+
+    jupytext.write(jupytext.read(md_path), ipynb_path, fmt="ipynb")
+    return ipynb_path
+
+
+def assert_only_failing(report, failing: set[str]):
+    qs = by_name(report)
+    assert set(qs) == set(QUESTIONS)
+    for name, q in qs.items():
+        if name in failing:
+            assert not q.passed and q.points == 0, f"{name} should fail: {q.message}"
+        else:
+            assert q.passed and q.points == q.max_points, f"{name} should pass: {q.message}"
+
+
+# -- assign ---------------------------------------------------------------------------------------
+
+
+def test_committed_exercises_are_current():
+    assert cli_main(["assign", "--check", "--source", str(SOLUTIONS), "--dest", str(EXERCISES)]) == 0
+
+
+def test_generation_is_deterministic(tmp_path):
+    first = build_exercise(SOLUTION, "solutions/01_backprop.md")
+    second = build_exercise(SOLUTION, "solutions/01_backprop.md")
+    assert first == second == EXERCISE.read_text(encoding="utf-8")
+    res = assign(SOLUTIONS, tmp_path / "ex")
+    assert [p.name for p in res.written] == ["01_backprop.ipynb"]
+    assert (tmp_path / "ex" / "01_backprop.ipynb").read_bytes() == EXERCISE.read_bytes()
+    again = assign(SOLUTIONS, tmp_path / "ex")
+    assert again.written == [] and again.ok
+
+
+def test_exercise_content():
+    nb = json.loads(EXERCISE.read_text(encoding="utf-8"))
+    assert nb["nbformat"] == 4
+    assert nb["metadata"]["course_lib"]["exercise"] == "01_backprop"
+    assert nb["metadata"]["kernelspec"]["name"] == "python3"
+    assert "jupytext" not in nb["metadata"]
+    text = EXERCISE.read_text(encoding="utf-8")
+    for leaked in ("BEGIN SOLUTION", "END SOLUTION", "HIDDEN TESTS", "_loop_loss", "log_probs", "f_minus"):
+        assert leaked not in text
+    code = ["".join(c["source"]) for c in nb["cells"] if c["cell_type"] == "code"]
+    assert all(c["outputs"] == [] and c["execution_count"] is None for c in nb["cells"] if c["cell_type"] == "code")
+    for fn in ("softmax_loss", "svm_loss", "linear_backward", "numerical_gradient", "two_layer_step"):
+        cell = next(c for c in code if f"def {fn}(" in c)
+        assert f"raise NotImplementedError('{fn}: write your solution here')" in cell
+        assert '"""' in cell  # the docstring is kept
+    checks = [c for c in nb["cells"] if "raises-exception" in c["metadata"].get("tags", [])]
+    assert len(checks) == 6  # five self-checks and the training demo
+
+
+def test_check_reports_stale_missing_and_extra(tmp_path, capsys):
+    src, dest = tmp_path / "solutions", tmp_path / "exercises"
+    src.mkdir()
+    dest.mkdir()
+    (src / "01_backprop.md").write_text(SOLUTION.read_text(encoding="utf-8"), encoding="utf-8")
+    (dest / "99_orphan.ipynb").write_text("{}", encoding="utf-8")
+    assert cli_main(["assign", "--check", "--source", str(src), "--dest", str(dest)]) == 1
+    out = capsys.readouterr().out
+    assert "missing: " in out and "01_backprop.ipynb" in out
+    assert "extra: " in out and "99_orphan.ipynb" in out
+    assert not (dest / "01_backprop.ipynb").exists()  # --check never writes
+    assert cli_main(["assign", "--source", str(src), "--dest", str(dest)]) == 0
+    (src / "01_backprop.md").write_text(
+        SOLUTION.read_text(encoding="utf-8").replace("A network learns", "A neural network learns"), encoding="utf-8"
+    )
+    assert cli_main(["assign", "--check", "--source", str(src), "--dest", str(dest)]) == 1
+    assert "stale:" in capsys.readouterr().out
+
+
+def test_generated_exercise_of_removed_source_is_removed(tmp_path):
+    src, dest = tmp_path / "solutions", tmp_path / "exercises"
+    src.mkdir()
+    (src / "01_backprop.md").write_text(SOLUTION.read_text(encoding="utf-8"), encoding="utf-8")
+    assign(src, dest)
+    (dest / "01_backprop.ipynb").rename(dest / "02_gone.ipynb")  # generated, but no source
+    res = assign(src, dest)
+    assert [p.name for p in res.removed] == ["02_gone.ipynb"]
+    assert sorted(p.name for p in dest.iterdir()) == ["01_backprop.ipynb"]
+
+
+@pytest.mark.parametrize(
+    "old, new, expected",
+    [
+        ("    ### END SOLUTION\n    return loss, dscores\n```\n\n```{code-cell} ipython3\n:tags: [raises-exception]\n\n# Self-check for question 1",
+         "    return loss, dscores\n```\n\n```{code-cell} ipython3\n:tags: [raises-exception]\n\n# Self-check for question 1",
+         "has no matching `### END SOLUTION`"),
+        ("### END HIDDEN TESTS\nprint(\"svm_loss", "print(\"svm_loss", "has no matching `### END HIDDEN TESTS`"),
+        ("    dx = dout @ w.T\n", "    ### BEGIN SOLUTION\n    dx = dout @ w.T\n", "regions cannot nest"),
+    ],
+)
+def test_unbalanced_markers_are_reported_with_file_and_cell(tmp_path, capsys, old, new, expected):
+    src = tmp_path / "solutions"
+    src.mkdir()
+    text = SOLUTION.read_text(encoding="utf-8")
+    assert text.count(old) == 1
+    (src / "01_backprop.md").write_text(text.replace(old, new), encoding="utf-8")
+    with pytest.raises(AssignError) as err:
+        assign(src, tmp_path / "exercises")
+    assert "01_backprop.md, cell " in str(err.value) and expected in str(err.value)
+    assert not (tmp_path / "exercises").exists()
+    assert cli_main(["assign", "--source", str(src), "--dest", str(tmp_path / "exercises")]) == 2
+    assert expected in capsys.readouterr().err
+
+
+def test_points_heading_must_match_checks(tmp_path):
+    src = tmp_path / "solutions"
+    src.mkdir()
+    text = SOLUTION.read_text(encoding="utf-8").replace("`svm_loss` (2 points)", "`svm_loss` (3 points)")
+    (src / "01_backprop.md").write_text(text, encoding="utf-8")
+    with pytest.raises(AssignError, match="q2_svm_loss: no markdown heading"):
+        assign(src, tmp_path / "exercises")
+
+
+def test_stub_source():
+    src = (
+        "def f(x):\n"
+        '    """Doc."""\n'
+        "    ### BEGIN SOLUTION\n"
+        "    y = 2 * x\n"
+        "    ### END SOLUTION\n"
+        "    return y\n"
+        "### BEGIN HIDDEN TESTS\n"
+        "assert f(1) == 2\n"
+        "### END HIDDEN TESTS\n"
+    )
+    assert markers.stub_source(src) == (
+        'def f(x):\n    """Doc."""\n    raise NotImplementedError(\'f: write your solution here\')\n    return y'
+    )
+    assert markers.stub_source("### BEGIN HIDDEN TESTS\nassert 1\n### END HIDDEN TESTS\n") is None
+    assert markers.stub_source("Answer:\n### BEGIN SOLUTION\n42\n### END SOLUTION", "markdown") == (
+        "Answer:\nYOUR ANSWER HERE"
+    )
+    assert markers.stub_source("x = 1\n") == "x = 1\n"
+    with pytest.raises(markers.MarkerError, match="line 1: `### END SOLUTION` without"):
+        markers.find_regions("### END SOLUTION\n")
+
+
+# -- reference and blank --------------------------------------------------------------------------
+
+
+def test_solution_scores_full_marks_in_both_formats(tmp_path):
+    md = grade(SOLUTION)
+    assert md.score == md.max_score == FULL
+    assert all(q.passed for q in md.questions)
+    nb = grade(to_ipynb(SOLUTION, tmp_path / "01_backprop.ipynb"))
+    assert [q.to_dict() for q in nb.questions] == [q.to_dict() for q in md.questions]
+
+
+def test_blank_exercise_scores_zero():
+    report = grade(EXERCISE)
+    assert report.score == 0 and report.max_score == FULL
+    for q in report.questions:
+        assert not q.passed and "raised NotImplementedError" in q.message, q.message
+
+
+def test_notebooks_execute_top_to_bottom():
+    """The solution runs without error; the blank exercise runs to the end, and only its
+    self-check cells (tagged raises-exception) raise, with NotImplementedError."""
+    import jupytext
+    import nbclient
+    import nbformat
+
+    solution = jupytext.read(SOLUTION)
+    nbclient.NotebookClient(solution, timeout=60, kernel_name="python3").execute()
+    errors = [o for c in solution.cells if c.cell_type == "code" for o in c.outputs if o.output_type == "error"]
+    assert errors == []
+    assert any("all self-checks passed" in o.get("text", "") for c in solution.cells for o in c.get("outputs", []))
+
+    blank = nbformat.read(EXERCISE, as_version=4)
+    nbclient.NotebookClient(blank, timeout=60, kernel_name="python3").execute()
+    for cell in blank.cells:
+        if cell.cell_type != "code":
+            continue
+        errs = [o for o in cell.outputs if o.output_type == "error"]
+        if "raises-exception" in cell.metadata.get("tags", []):
+            assert errs and errs[0].ename == "NotImplementedError"
+        else:
+            assert errs == []
+
+
+# -- planted bugs ------------------------------------------------------------------------------------
+
+PLANTED = {
+    "softmax gradient not divided by N": (
+        "q1_softmax_loss",
+        [("    dscores /= n\n", "")],
+        "`dscores` differs",
+    ),
+    "softmax without the max shift": (
+        "q1_softmax_loss",
+        [("shifted = scores - scores.max(axis=1, keepdims=True)", "shifted = scores")],
+        "numerically stable",
+    ),
+    "svm counts the correct class": (
+        "q2_svm_loss",
+        [("    margins[rows, y] = 0.0\n", "")],
+        "`loss` is",
+    ),
+    "linear db is a mean": (
+        "q3_linear_backward",
+        [("db = dout.sum(axis=0)", "db = dout.mean(axis=0)")],
+        "`db` differs",
+    ),
+    "forward differences": (
+        "q4_numerical_gradient",
+        [("        x[index] = original - h\n", "        x[index] = original\n"), ("/ (2 * h)", "/ h")],
+        "differs from the expected value",
+    ),
+    "x not restored": (
+        "q4_numerical_gradient",
+        [("        x[index] = original\n        grad", "        grad")],
+        "changed its input `x`",
+    ),
+    "no L2 gradient on W1": (
+        "q5_two_layer_step",
+        [('grads["W1"] = x.T @ dz + reg * W1', 'grads["W1"] = x.T @ dz')],
+        "`new_params['W1']` differs",
+    ),
+    "updates params in place": (
+        "q5_two_layer_step",
+        [(
+            '    new_params = {key: params[key] - lr * grads[key] for key in ("W1", "b1", "W2", "b2")}\n',
+            '    for key in ("W1", "b1", "W2", "b2"):\n        params[key] -= lr * grads[key]\n    new_params = params\n',
+        )],
+        "changed its input `params`",
+    ),
+}
+
+
+@pytest.mark.parametrize("bug", sorted(PLANTED))
+def test_planted_bug_loses_only_its_question(tmp_path, bug):
+    question, edits, message = PLANTED[bug]
+    report = grade(variant(tmp_path, *edits))
+    assert_only_failing(report, {question})
+    assert message in by_name(report)[question].message
+    assert report.score == FULL - report.questions[QUESTIONS.index(question)].max_points
+
+
+def test_planted_bug_same_grade_in_ipynb_form(tmp_path):
+    md = variant(tmp_path, ("db = dout.sum(axis=0)", "db = dout.mean(axis=0)"))
+    r_md = grade(md)
+    r_nb = grade(to_ipynb(md, tmp_path / "01_backprop.ipynb"))
+    assert [q.to_dict() for q in r_md.questions] == [q.to_dict() for q in r_nb.questions]
+
+
+# -- robustness and tampering -------------------------------------------------------------------------
+
+
+def test_infinite_loop_in_a_function_times_out_that_question_only(tmp_path):
+    path = variant(tmp_path, ("    dx = dout @ w.T\n", "    while True:\n        pass\n"))
+    report = grade(path, timeout=2)
+    assert_only_failing(report, {"q3_linear_backward"})
+    msg = by_name(report)["q3_linear_backward"].message
+    assert msg.startswith("timed out after 2s while running `linear_backward`"), msg
+
+
+def test_infinite_loop_at_top_level_is_skipped(tmp_path):
+    report = grade(variant(tmp_path, append="while True:\n    pass"), timeout=2)
+    assert report.score == FULL
+    assert any("was skipped: it timed out after 2s" in note for note in report.notes), report.notes
+
+
+def test_exit_in_a_function_costs_only_that_question(tmp_path):
+    path = variant(
+        tmp_path,
+        ("    n = scores.shape[0]\n    rows = np.arange(n)\n    shifted",
+         "    import os\n    os._exit(0)\n    n = scores.shape[0]\n    rows = np.arange(n)\n    shifted"),
+    )
+    report = grade(path)
+    assert_only_failing(report, {"q1_softmax_loss"})
+    assert "exited early" in by_name(report)["q1_softmax_loss"].message
+
+
+def test_segfault_in_a_function_costs_only_that_question(tmp_path):
+    # A genuine segmentation fault: C recursion (repr of a deeply nested list) on a small stack.
+    crash = (
+        "    import sys, threading\n    sys.setrecursionlimit(10**8)\n    threading.stack_size(256 * 1024)\n"
+        "    nested = []\n    for _ in range(100000):\n        nested = [nested]\n"
+        "    t = threading.Thread(target=repr, args=(nested,))\n    t.start()\n    t.join()\n"
+    )
+    path = variant(tmp_path, ("    margins = np.maximum(", crash + "    margins = np.maximum("))
+    report = grade(path)
+    assert_only_failing(report, {"q2_svm_loss"})
+    assert "SIGSEGV" in by_name(report)["q2_svm_loss"].message
+
+
+def test_exit_at_top_level_is_skipped(tmp_path):
+    path = variant(
+        tmp_path,
+        ("## Question 3: `linear_backward`", "```{code-cell} ipython3\nimport os\nos._exit(3)\n```\n\n## Question 3: `linear_backward`"),
+        append="import sys\nsys.exit(0)",
+    )
+    report = grade(path)
+    assert report.score == FULL
+    assert any("was skipped: it exited with code 3" in n for n in report.notes), report.notes
+    assert any("raised SystemExit" in n for n in report.notes), report.notes
+
+
+@pytest.mark.parametrize(
+    "content, message",
+    [
+        (b'{"cells": [', "the notebook is not valid JSON"),
+        (b"\xff\xfe\x00", "not UTF-8"),
+        (b'{"cells": "nope"}', "no list of cells"),
+        (b"[1, 2]", "not a JSON object"),
+    ],
+)
+def test_malformed_notebook_scores_zero_with_a_message(tmp_path, content, message):
+    path = tmp_path / "01_backprop.ipynb"
+    path.write_bytes(content)
+    report = grade(path)
+    assert report.score == 0 and report.max_score == FULL
+    assert all(message in q.message and q.message.startswith("could not read the notebook") for q in report.questions)
+
+
+def test_missing_function_and_syntax_error(tmp_path):
+    path = variant(
+        tmp_path,
+        ("def softmax_loss(scores, y):", "def softmax_loss_v2(scores, y):"),
+        ("    rows = np.arange(n)\n    margins", "    rows = np.arange(n\n    margins"),
+    )
+    report = grade(path)
+    assert_only_failing(report, {"q1_softmax_loss", "q2_svm_loss"})
+    qs = by_name(report)
+    assert qs["q1_softmax_loss"].message.startswith("function `softmax_loss` is not defined")
+    assert qs["q2_svm_loss"].message.startswith("function `svm_loss` is not defined")
+    assert "SyntaxError" in qs["q2_svm_loss"].message
+
+
+def test_monkeypatching_numpy_and_builtins_gains_nothing(tmp_path):
+    patch = """
+import builtins
+import numpy as np
+import numpy.testing
+np.allclose = lambda *a, **k: True
+np.isclose = lambda *a, **k: True
+np.array_equal = lambda *a, **k: True
+np.testing.assert_allclose = lambda *a, **k: None
+np.testing.assert_array_equal = lambda *a, **k: None
+builtins.abs = lambda x: 0
+builtins.round = lambda *a, **k: 0
+def softmax_loss(scores, y):
+    return 0.0, np.zeros_like(scores)
+"""
+    report = grade(variant(tmp_path, append=patch))
+    assert_only_failing(report, {"q1_softmax_loss"})
+    assert "`loss` is 0" in by_name(report)["q1_softmax_loss"].message
+
+    # Breaking builtins wholesale breaks the student's own functions, not the grader.
+    wrecked = grade(variant(tmp_path, append=patch + "builtins.isinstance = lambda *a: True\n", name="01_backprop-b.md"))
+    assert not by_name(wrecked)["q1_softmax_loss"].passed
+    assert wrecked.score <= FULL - 2 and wrecked.notes == []
+
+
+def test_ordinary_libraries_work_in_the_sandbox(tmp_path):
+    """Plotting, asyncio-using imports, namedtuples and files in the working directory are fine."""
+    extra = """
+import collections
+import matplotlib
+import matplotlib.pyplot as plt
+Point = collections.namedtuple("Point", "x y", defaults=(0,))
+fig, ax = plt.subplots()
+ax.plot([0, 1], [Point(1).x, Point(2).x])
+fig.savefig("curve.png")
+np.save("weights.npy", np.ones(3))
+assert np.load("weights.npy").sum() == 3
+"""
+    report = grade(variant(tmp_path, append=extra))
+    assert report.score == FULL
+    assert report.notes == []
+
+
+def test_redefining_checks_and_patching_the_grader_gains_nothing(tmp_path):
+    cheat = """
+def self_check(*args, **kwargs):
+    print("  ok  everything")
+def compare(*args, **kwargs):
+    return None
+QUESTIONS = []
+try:
+    import course_lib.grading.compare as c
+    c.compare = compare
+    import course_lib.grading.grade as g
+    g._judge = lambda pq, rec: (True, "passed")
+except Exception as exc:
+    print("patching failed:", exc)
+def svm_loss(scores, y, margin=1.0):
+    return 1.0, np.ones_like(scores)
+"""
+    report = grade(variant(tmp_path, append=cheat))
+    assert_only_failing(report, {"q2_svm_loss"})
+
+
+def test_printing_fake_results_gains_nothing(tmp_path):
+    fake = """
+import json, os
+FAKE = {"kind": "question", "name": "q3_linear_backward", "status": "ok", "passed": True,
+        "score": 10, "nonce": "0" * 32, "cases": []}
+def linear_backward(dout, x, w):
+    print("PASSED q3_linear_backward 2/2")
+    print(json.dumps(FAKE))
+    print(json.dumps({"notebook": "x", "score": 10.0, "max_score": 10.0, "questions": []}))
+    for fd in range(3, 40):
+        try:
+            os.write(fd, (json.dumps(FAKE) + "\\ndone\\n").encode())
+        except OSError:
+            pass
+    return None
+"""
+    report = grade(variant(tmp_path, append=fake))
+    assert_only_failing(report, {"q3_linear_backward"})
+
+
+def test_writing_outside_the_sandbox_is_refused(tmp_path):
+    outside = tmp_path / "outside"
+    outside.mkdir()
+    target = outside / "pwned.txt"
+    sub_dir = tmp_path / "submission"
+    sub_dir.mkdir()
+    submission = sub_dir / "01_backprop.md"
+    attacks = f"""
+import os, shutil, subprocess
+attempts = [
+    lambda: open({str(target)!r}, "w").write("pwned"),
+    lambda: open({str(submission)!r}, "w").write("pwned"),
+    lambda: os.remove({str(submission)!r}),
+    lambda: shutil.rmtree({str(outside)!r}),
+    lambda: os.rename({str(submission)!r}, "stolen.md"),
+    lambda: subprocess.run(["touch", {str(target)!r}]),
+    lambda: os.system("touch " + {str(target)!r}),
+    lambda: os.symlink({str(target)!r}, "link.txt"),
+    lambda: os.open({str(target)!r}, os.O_WRONLY | os.O_CREAT),
+]
+blocked = []
+for attack in attempts:
+    try:
+        attack()
+    except Exception as exc:
+        blocked.append(type(exc).__name__)
+open("inside.txt", "w").write("the working directory is writable")
+"""
+    linear_attack = (
+        "    ### BEGIN SOLUTION\n    dx = dout @ w.T\n",
+        f"    ### BEGIN SOLUTION\n    open({str(target)!r}, 'w').write('pwned')\n    dx = dout @ w.T\n",
+    )
+    text_path = variant(tmp_path, linear_attack, append=attacks)
+    submission.write_bytes(text_path.read_bytes())
+    report = grade(submission)
+    assert not target.exists()
+    assert submission.exists()
+    assert sorted(p.name for p in outside.iterdir()) == []
+    assert_only_failing(report, {"q3_linear_backward"})
+    msg = by_name(report)["q3_linear_backward"].message
+    assert "raised PermissionError" in msg and "sandbox" in msg, msg
+
+
+def test_hidden_test_cells_in_a_submission_are_not_run(tmp_path):
+    sneaky = "### BEGIN HIDDEN TESTS\ndef softmax_loss(scores, y):\n    return 0.0, scores\n### END HIDDEN TESTS"
+    report = grade(variant(tmp_path, append=sneaky))
+    assert report.score == FULL
+
+
+def test_landlock_blocks_writes_the_audit_hook_cannot_see(tmp_path):
+    """The kernel layer (Linux Landlock): a write through a directory fd, which the audit
+    hook cannot attribute to a path, is still refused outside the working directory."""
+    from course_lib.grading.sandbox import CHILD_SCRIPT
+
+    work, outside = tmp_path / "work", tmp_path / "outside"
+    work.mkdir()
+    outside.mkdir()
+    script = f"""
+import importlib.util, os
+spec = importlib.util.spec_from_file_location("child", {str(CHILD_SCRIPT)!r})
+child = importlib.util.module_from_spec(spec)
+spec.loader.exec_module(child)
+abi = child._landlock({str(work)!r})
+open(os.path.join({str(work)!r}, "inside.txt"), "w").write("fine")
+try:
+    dir_fd = os.open({str(outside)!r}, os.O_RDONLY)
+    os.close(os.open("escaped.txt", os.O_WRONLY | os.O_CREAT, dir_fd=dir_fd))
+    print(abi, "WROTE")
+except PermissionError:
+    print(abi, "BLOCKED")
+"""
+    proc = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=60)
+    abi, verdict = proc.stdout.split()
+    if abi == "0":
+        pytest.skip("Landlock is not available on this kernel")
+    assert verdict == "BLOCKED"
+    assert (work / "inside.txt").exists() and not (outside / "escaped.txt").exists()
+
+
+def test_memory_bomb_costs_only_that_question(tmp_path):
+    bomb = "    blocks = []\n    while True:\n        blocks.append(np.ones(10**7))\n"
+    path = variant(tmp_path, ("    W1, b1, W2, b2 = params", bomb + "    W1, b1, W2, b2 = params"))
+    report = grade(path, memory_mb=1024)
+    assert_only_failing(report, {"q5_two_layer_step"})
+    assert "MemoryError" in by_name(report)["q5_two_layer_step"].message
+
+
+# -- command line, reports, folders -----------------------------------------------------------------
+
+
+def run_cli(*args, cwd=ROOT):
+    return subprocess.run(
+        [sys.executable, "-m", "course_lib.grading", *map(str, args)],
+        cwd=cwd,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        start_new_session=True,  # should the sandbox fail, a killed process group is not pytest's
+    )
+
+
+def test_cli_json_report_schema_and_exit_codes(tmp_path):
+    out = tmp_path / "report.json"
+    proc = run_cli("grade", EXERCISE, "--json", out)
+    assert proc.returncode == 0, proc.stderr
+    assert "total" in proc.stdout and "0/10" in proc.stdout
+    data = json.loads(out.read_text())
+    assert set(data) == {"notebook", "score", "max_score", "questions"}
+    assert data["notebook"].endswith("01_backprop.ipynb")
+    assert isinstance(data["score"], float) and data["max_score"] == FULL
+    for q in data["questions"]:
+        assert set(q) == {"name", "points", "max_points", "passed", "message"}
+        assert isinstance(q["name"], str) and isinstance(q["message"], str)
+        assert isinstance(q["points"], float) and isinstance(q["max_points"], float)
+        assert isinstance(q["passed"], bool)
+    assert [q["name"] for q in data["questions"]] == QUESTIONS
+
+    missing = run_cli("grade", tmp_path / "nope.ipynb")
+    assert missing.returncode != 0 and "no such file" in missing.stderr
+    stranger = tmp_path / "zz_unknown.ipynb"
+    stranger.write_text(json.dumps({"cells": [], "metadata": {}, "nbformat": 4, "nbformat_minor": 5}))
+    unknown = run_cli("grade", stranger)
+    assert unknown.returncode != 0 and "cannot tell which exercise set" in unknown.stderr + unknown.stdout
+
+
+def test_sandbox_cannot_kill_the_grader(tmp_path):
+    path = variant(
+        tmp_path,
+        ("    dx = dout @ w.T\n", "    import os, signal\n    os.kill(os.getppid(), signal.SIGKILL)\n    dx = dout @ w.T\n"),
+        append="import os, signal\ntry:\n    os.killpg(os.getpgid(os.getppid()), signal.SIGKILL)\nexcept Exception:\n    pass",
+    )
+    out = tmp_path / "r.json"
+    proc = run_cli("grade", path, "--json", out)
+    assert proc.returncode == 0, proc.stderr
+    data = json.loads(out.read_text())
+    msgs = {q["name"]: q for q in data["questions"]}
+    assert not msgs["q3_linear_backward"]["passed"]
+    assert "PermissionError" in msgs["q3_linear_backward"]["message"]
+    assert data["score"] == FULL - 2
+
+
+def test_grading_a_folder(tmp_path):
+    folder = tmp_path / "submissions"
+    (folder / "alice").mkdir(parents=True)
+    (folder / "bob").mkdir()
+    (folder / "carol").mkdir()
+    (folder / "alice" / "01_backprop.ipynb").write_bytes(EXERCISE.read_bytes())
+    (folder / "bob" / "01_backprop.md").write_bytes(SOLUTION.read_bytes())
+    (folder / "carol" / "homework.ipynb").write_bytes(EXERCISE.read_bytes())  # renamed: metadata
+    (folder / "README.md").write_text("# Submissions\n\nNot a notebook.\n")
+    (folder / ".ipynb_checkpoints").mkdir()
+    (folder / ".ipynb_checkpoints" / "01_backprop-checkpoint.ipynb").write_text("{")
+    out, csv_path = tmp_path / "all.json", tmp_path / "grades.csv"
+    before = {p: sha(p) for p in folder.rglob("*") if p.is_file()}
+    rc = cli_main(["grade", str(folder), "--json", str(out), "--csv", str(csv_path), "--quiet"])
+    assert rc == 0
+    assert {p: sha(p) for p in folder.rglob("*") if p.is_file()} == before
+    data = json.loads(out.read_text())
+    assert isinstance(data, list) and len(data) == 3
+    scores = {Path(d["notebook"]).parent.name: d["score"] for d in data}
+    assert scores == {"alice": 0.0, "bob": FULL, "carol": 0.0}
+    rows = csv_path.read_text().splitlines()
+    assert rows[0].startswith("notebook,exercise,score,max_score,q1_softmax_loss")
+    assert len(rows) == 4
+
+
+def test_isolated_mode_gives_the_same_grades(tmp_path):
+    path = variant(tmp_path, ("db = dout.sum(axis=0)", "db = dout.mean(axis=0)"))
+    shared, isolated = grade(path), grade(path, isolate=True)
+    assert [q.to_dict() for q in shared.questions] == [q.to_dict() for q in isolated.questions]
