@@ -16,11 +16,12 @@ export TQDM_DISABLE ?=
 export PYTHONHASHSEED := 0
 export MPLBACKEND := Agg
 
-.PHONY: book test env web chromium notebooks exercises clean help
+.PHONY: book test env web chromium notebooks exercises lab clean help
 
 help:
 	@echo "make book   build the book into _build/html (installs what it needs)"
 	@echo "make test   run every test (installs what it needs, builds the book)"
+	@echo "make lab    open the chapters and exercises in JupyterLab"
 
 # Python environment, pinned by requirements-lock.txt (the whole resolved set).
 $(STAMP): pyproject.toml requirements-lock.txt
@@ -69,6 +70,11 @@ test: env web chromium
 	TQDM_DISABLE=1 $(PY) -m pytest -n 2 --dist loadfile -p no:cacheprovider \
 	  tests _build/nbval --nbval-lax --nbval-current-env --nbval-cell-timeout=300; \
 	echo "tests finished in $$(( $$(date +%s) - start )) s"
+
+# JupyterLab for learners; jupytext lets it open the MyST chapters as notebooks.
+lab: env
+	$(PY) -m pip install --quiet -c requirements-lock.txt -e ".[lab]"
+	$(VENV)/bin/jupyter lab
 
 clean:
 	rm -rf _build .pytest_cache .hypothesis
