@@ -120,7 +120,7 @@ def visit(browser, url: str) -> dict:
         timeout=20_000,
     )
     page.evaluate("() => window.MathJax && window.MathJax.startup ? window.MathJax.startup.promise : null")
-    page.wait_for_timeout(300)
+    page.wait_for_timeout(1000)  # late requests (the favicon) and late console errors
     info = page.evaluate(
         """() => ({
             mathSources: document.querySelectorAll('.math, div.math, span.math').length,
@@ -128,7 +128,8 @@ def visit(browser, url: str) -> dict:
             mathErrors: document.querySelectorAll('mjx-merror').length,
             images: Array.from(document.images).map(i => ({src: i.src, ok: i.complete && i.naturalWidth > 0})),
             widgetViews: document.querySelectorAll('script[type="application/vnd.jupyter.widget-view+json"]').length,
-            widgetsRendered: document.querySelectorAll('.widget-progress, .jupyter-widgets').length,
+            widgetsRendered: Array.from(document.querySelectorAll('.widget-hprogress, .widget-progress'))
+                .filter(e => getComputedStyle(e).visibility === 'visible' && e.offsetWidth > 0).length,
         })"""
     )
     page.close()
@@ -172,7 +173,7 @@ def test_images_load(visits, page):
 def test_widgets_render(visits, page):
     v = visits[page]
     if v["widgetViews"]:
-        assert v["widgetsRendered"] >= 1, f"{page}: widget output (progress bars) was not rendered"
+        assert v["widgetsRendered"] >= 1, f"{page}: widget output (progress bars) is not rendered visibly"
 
 
 class _Links(HTMLParser):

@@ -155,7 +155,7 @@ def check_loss(loss: float, t: int, epoch: int) -> None:
 def progress_bar(total: int, progress: bool, desc: str = "train") -> Any:
     """A ``tqdm.auto`` bar; hidden when ``progress`` is False or the env var TQDM_DISABLE is set."""
     kwargs = {} if progress else {"disable": True}
-    return tqdm(total=total, desc=desc, unit="step", leave=False, **kwargs)
+    return tqdm(total=total, desc=desc, unit="step", leave=True, **kwargs)
 
 
 # ----- the solver -------------------------------------------------------------------------
