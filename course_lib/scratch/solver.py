@@ -158,8 +158,59 @@ def progress_bar(total: int, progress: bool, desc: str = "train") -> Any:
     return tqdm(total=total, desc=desc, unit="step", leave=True, **kwargs)
 
 
+# ----- the loop shared with the torch twin ------------------------------------------------
+class TrainingLoop:
+    """The epoch / mini-batch / evaluation loop that :class:`Solver` and its torch twin share.
+
+    A subclass sets ``history``, ``epochs``, ``progress``, ``eval_every``, ``batch_size``,
+    ``_rng`` and ``_n_train``, and implements two methods: ``_step(idx, t, epoch) -> (loss, lr)``
+    (one update on the mini-batch ``idx``, checking the loss with :func:`check_loss` before it
+    changes any parameter) and ``_accuracy(split) -> float``. Because the loop and the batches
+    are the same code, a scratch and a torch model that start from the same parameters follow
+    the same loss curve.
+    """
+
+    history: History
+
+    def _step(self, idx: np.ndarray, t: int, epoch: int) -> tuple[float, float]:
+        raise NotImplementedError
+
+    def _accuracy(self, split: str) -> float:
+        raise NotImplementedError
+
+    def _evaluate(self) -> None:
+        h = self.history
+        h.train_acc.append(self._accuracy("train"))
+        h.val_acc.append(self._accuracy("val"))
+        h.eval_step.append(h.steps)
+
+    def train(self) -> History:
+        """Train for ``epochs`` more epochs; returns (and keeps appending to) :attr:`history`."""
+        h = self.history
+        bar = progress_bar(self.epochs * h.steps_per_epoch, self.progress)
+        try:
+            for _ in range(self.epochs):
+                epoch = h.epochs
+                for idx in epoch_batches(self._rng, self._n_train, self.batch_size):
+                    loss, lr = self._step(idx, h.steps, epoch)
+                    h.loss.append(float(loss))
+                    h.lr.append(lr)
+                    bar.update(1)
+                    if self.eval_every is not None and h.steps % self.eval_every == 0:
+                        self._evaluate()
+                h.epochs += 1
+                if self.eval_every is None:
+                    self._evaluate()
+                bar.set_postfix(epoch=h.epochs, loss=f"{h.loss[-1]:.4f}", val_acc=f"{h.val_acc[-1]:.3f}" if h.val_acc else "-")
+            if self.eval_every is not None and (not h.eval_step or h.eval_step[-1] != h.steps):
+                self._evaluate()
+        finally:
+            bar.close()
+        return h
+
+
 # ----- the solver -------------------------------------------------------------------------
-class Solver:
+class Solver(TrainingLoop):
     r"""Train a scratch model with a scratch optimizer; ``train()`` returns a :class:`History`.
 
     .. math::
@@ -226,7 +277,7 @@ class Solver:
         self.progress = progress
         self.eval_every = eval_every
         self.max_eval = max_eval
-        n = self.data["x_train"].shape[0]
+        self._n_train = n = self.data["x_train"].shape[0]
         self.history = History(steps_per_epoch=math.ceil(n / self.batch_size))
         self._rng = np.random.default_rng(seed)
         self._eval_idx = {
@@ -241,41 +292,14 @@ class Solver:
         return float(self.model.accuracy(x, y))
 
     def _evaluate(self) -> None:
-        h = self.history
         with np.errstate(over="ignore", invalid="ignore"):  # a diverging run is reported by the next step
-            h.train_acc.append(self._accuracy("train"))
-            h.val_acc.append(self._accuracy("val"))
-        h.eval_step.append(h.steps)
+            super()._evaluate()
 
-    def train(self) -> History:
-        h = self.history
-        x, y = self.data["x_train"], self.data["y_train"]
-        n = x.shape[0]
-        bar = progress_bar(self.epochs * h.steps_per_epoch, self.progress)
-        try:
-            for _ in range(self.epochs):
-                epoch = h.epochs
-                for idx in epoch_batches(self._rng, n, self.batch_size):
-                    t = h.steps
-                    lr = lr_at_step(self.schedule, t, self.optimizer.lr)
-                    with np.errstate(over="ignore", invalid="ignore"):
-                        loss, grads = self.model.loss(x[idx], y[idx])
-                    check_loss(loss, t, epoch)
-                    for name, w in self.model.params.items():
-                        self.model.params[name], self.states[name] = self.optimizer.step(
-                            w, grads[name], self.states[name], lr=lr
-                        )
-                    h.loss.append(float(loss))
-                    h.lr.append(lr)
-                    bar.update(1)
-                    if self.eval_every is not None and h.steps % self.eval_every == 0:
-                        self._evaluate()
-                h.epochs += 1
-                if self.eval_every is None:
-                    self._evaluate()
-                bar.set_postfix(epoch=h.epochs, loss=f"{h.loss[-1]:.4f}", val_acc=f"{h.val_acc[-1]:.3f}" if h.val_acc else "-")
-            if self.eval_every is not None and (not h.eval_step or h.eval_step[-1] != h.steps):
-                self._evaluate()
-        finally:
-            bar.close()
-        return h
+    def _step(self, idx: np.ndarray, t: int, epoch: int) -> tuple[float, float]:
+        lr = lr_at_step(self.schedule, t, self.optimizer.lr)
+        with np.errstate(over="ignore", invalid="ignore"):
+            loss, grads = self.model.loss(self.data["x_train"][idx], self.data["y_train"][idx])
+        check_loss(loss, t, epoch)
+        for name, w in self.model.params.items():
+            self.model.params[name], self.states[name] = self.optimizer.step(w, grads[name], self.states[name], lr=lr)
+        return float(loss), lr

@@ -15,18 +15,17 @@ import torch
 
 from course_lib.scratch.solver import (
     History,
+    TrainingLoop,
     check_loss,
     check_settings,
-    epoch_batches,
     eval_indices,
     get_data,
-    progress_bar,
 )
 
 __all__ = ["Solver", "History"]
 
 
-class Solver:
+class Solver(TrainingLoop):
     r"""Twin of `course_lib.scratch.solver.Solver`.
 
     .. math::
@@ -87,7 +86,7 @@ class Solver:
             key: torch.as_tensor(value, dtype=ref.dtype if key.startswith("x") else torch.long, device=ref.device)
             for key, value in arrays.items()
         }
-        n = arrays["x_train"].shape[0]
+        self._n_train = n = arrays["x_train"].shape[0]
         self.history = History(steps_per_epoch=math.ceil(n / self.batch_size))
         self._rng = np.random.default_rng(seed)
         self._eval_idx = {
@@ -109,47 +108,22 @@ class Solver:
         finally:
             self.model.train(was_training)
 
-    def _evaluate(self) -> None:
-        h = self.history
-        h.train_acc.append(self._accuracy("train"))
-        h.val_acc.append(self._accuracy("val"))
-        h.eval_step.append(h.steps)
-
     def train(self) -> History:
-        h = self.history
-        x, y = self.data["x_train"], self.data["y_train"]
-        n = x.shape[0]
         self.model.train()
-        bar = progress_bar(self.epochs * h.steps_per_epoch, self.progress)
-        try:
-            for _ in range(self.epochs):
-                epoch = h.epochs
-                for idx in epoch_batches(self._rng, n, self.batch_size):
-                    t = h.steps
-                    if self.schedule is not None and not self._is_scheduler:
-                        for group in self.optimizer.param_groups:
-                            group["lr"] = float(self.schedule(t))
-                    lr = float(self.optimizer.param_groups[0]["lr"])
-                    idx_t = torch.as_tensor(idx, device=x.device)
-                    self.optimizer.zero_grad()
-                    loss = self.model.loss(x[idx_t], y[idx_t])
-                    loss_value = float(loss.detach())
-                    check_loss(loss_value, t, epoch)
-                    loss.backward()
-                    self.optimizer.step()
-                    if self._is_scheduler:
-                        self.schedule.step()
-                    h.loss.append(loss_value)
-                    h.lr.append(lr)
-                    bar.update(1)
-                    if self.eval_every is not None and h.steps % self.eval_every == 0:
-                        self._evaluate()
-                h.epochs += 1
-                if self.eval_every is None:
-                    self._evaluate()
-                bar.set_postfix(epoch=h.epochs, loss=f"{h.loss[-1]:.4f}", val_acc=f"{h.val_acc[-1]:.3f}" if h.val_acc else "-")
-            if self.eval_every is not None and (not h.eval_step or h.eval_step[-1] != h.steps):
-                self._evaluate()
-        finally:
-            bar.close()
-        return h
+        return super().train()
+
+    def _step(self, idx: np.ndarray, t: int, epoch: int) -> tuple[float, float]:
+        if self.schedule is not None and not self._is_scheduler:
+            for group in self.optimizer.param_groups:
+                group["lr"] = float(self.schedule(t))
+        lr = float(self.optimizer.param_groups[0]["lr"])
+        idx_t = torch.as_tensor(idx, device=self.data["x_train"].device)
+        self.optimizer.zero_grad()
+        loss = self.model.loss(self.data["x_train"][idx_t], self.data["y_train"][idx_t])
+        loss_value = float(loss.detach())
+        check_loss(loss_value, t, epoch)
+        loss.backward()
+        self.optimizer.step()
+        if self._is_scheduler:
+            self.schedule.step()
+        return loss_value, lr
