@@ -61,6 +61,21 @@ def _svm_inputs(rng: np.random.Generator, margin: float = 1.0, n: int = 6, c: in
     raise RuntimeError("could not draw SVM inputs away from the kinks")
 
 
+def _prelu_inputs(rng: np.random.Generator, shape: tuple[int, ...], n_slopes: int) -> tuple[Any, ...]:
+    """x away from the kink at 0 and slopes near torch's initial 0.25."""
+    return away_from_zero(rng.standard_normal(shape)), 0.25 + 0.1 * rng.standard_normal(n_slopes)
+
+
+def _maxout_inputs(rng: np.random.Generator, n: int = 4, d: int = 5, k: int = 3, m: int = 3) -> tuple[Any, ...]:
+    """x, w (k, D, M), b (k, M) whose winning piece beats the runner-up by at least 1e-2 everywhere."""
+    for _ in range(1000):
+        x, w, b = rng.standard_normal((n, d)), rng.standard_normal((k, d, m)), rng.standard_normal((k, m))
+        z = np.sort(np.matmul(x, w) + b[:, None, :], axis=0)
+        if np.all(z[-1] - z[-2] > 1e-2):
+            return x, w, b
+    raise RuntimeError("could not draw maxout inputs without near-ties")
+
+
 CASES: list[OpCase] = [
     OpCase(
         name="linear",
@@ -104,6 +119,77 @@ CASES: list[OpCase] = [
         twin=t_act.relu,
         make_inputs=lambda rng: (away_from_zero(rng.standard_normal((4, 5))),),
         reference=F.relu,
+    ),
+    OpCase(
+        name="tanh",
+        op=s_act.Tanh,
+        twin=t_act.tanh,
+        make_inputs=lambda rng: (2.0 * rng.standard_normal((4, 5)),),
+        reference=torch.tanh,
+    ),
+    OpCase(
+        name="lecun_tanh",
+        op=s_act.LeCunTanh,
+        twin=t_act.lecun_tanh,
+        make_inputs=lambda rng: (2.0 * rng.standard_normal((4, 5)),),
+        reference=lambda x: 1.7159 * torch.tanh(2.0 * x / 3.0),
+    ),
+    OpCase(
+        name="leaky_relu",
+        op=s_act.LeakyReLU,
+        twin=t_act.leaky_relu,
+        make_inputs=lambda rng: (away_from_zero(rng.standard_normal((4, 5))),),
+        reference=F.leaky_relu,
+    ),
+    OpCase(
+        name="leaky_relu_slope_0.1",
+        op=s_act.LeakyReLU,
+        twin=t_act.leaky_relu,
+        make_inputs=lambda rng: (away_from_zero(rng.standard_normal((4, 5))),),
+        hyper={"negative_slope": 0.1},
+        reference=lambda x, negative_slope=0.01: F.leaky_relu(x, negative_slope=negative_slope),
+    ),
+    OpCase(
+        name="prelu_shared",
+        op=s_act.PReLU,
+        twin=t_act.prelu,
+        make_inputs=lambda rng: _prelu_inputs(rng, (4, 3, 2), 1),
+        reference=F.prelu,
+    ),
+    OpCase(
+        name="prelu_per_channel",
+        op=s_act.PReLU,
+        twin=t_act.prelu,
+        make_inputs=lambda rng: _prelu_inputs(rng, (4, 3, 2), 3),
+        reference=F.prelu,
+    ),
+    OpCase(
+        name="prelu_per_feature",
+        op=s_act.PReLU,
+        twin=t_act.prelu,
+        make_inputs=lambda rng: _prelu_inputs(rng, (6, 4), 4),
+        reference=F.prelu,
+    ),
+    OpCase(
+        name="elu",
+        op=s_act.ELU,
+        twin=t_act.elu,
+        make_inputs=lambda rng: (away_from_zero(2.0 * rng.standard_normal((4, 5))),),
+        reference=F.elu,
+    ),
+    OpCase(
+        name="elu_alpha_0.5",
+        op=s_act.ELU,
+        twin=t_act.elu,
+        make_inputs=lambda rng: (away_from_zero(2.0 * rng.standard_normal((4, 5))),),
+        hyper={"alpha": 0.5},
+        reference=lambda x, alpha=1.0: F.elu(x, alpha=alpha),
+    ),
+    OpCase(
+        name="maxout",
+        op=s_act.Maxout,
+        twin=t_act.maxout,
+        make_inputs=_maxout_inputs,
     ),
 ]
 
