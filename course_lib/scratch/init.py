@@ -5,46 +5,216 @@ those that draw nothing (``zeros``, ``constant``), so that all of them are calle
 way and there is never a hidden global RNG. The layout (fan_in, fan_out) matches
 :class:`course_lib.scratch.linear.Linear` (``x @ W``); torch stores the transpose.
 
-Why the scale matters: the std of a layer's output is about
-:math:`\sqrt{\text{fan\_in}}\,\sigma_W` times the std of its input, so a fixed small std
-(``small_random``) makes activations shrink geometrically with depth, and a constant
-(including zero) makes every unit of a layer compute the same thing forever: the
-gradients of identical units are identical, so gradient descent never breaks the symmetry.
+Why the scale matters: a layer :math:`z = hW` with independent zero-mean weights of variance
+:math:`\sigma_W^2` gives
+
+.. math::
+
+    \mathrm{Var}(z_j) = \text{fan\_in}\;\sigma_W^2\; \mathbb{E}[h_i^2],
+
+so a fixed small std (``small_random``) makes activations shrink geometrically with depth,
+Glorot & Bengio (2010) choose :math:`\sigma_W^2 = 2/(\text{fan\_in} + \text{fan\_out})`
+(``xavier_*``), He et al. (2015) choose :math:`2/\text{fan\_in}` because a ReLU halves
+:math:`\mathbb{E}[h^2]` (``he_*``), LeCun et al. (1998) :math:`1/\text{fan\_in}`
+(``lecun_normal``). A constant (including zero) makes every unit of a layer compute the same
+thing forever: identical units get identical gradients, so gradient descent never breaks the
+symmetry. ``orthogonal`` (Saxe et al. 2013) and ``lsuv`` (Mishkin & Matas 2015) go beyond
+the variance argument.
+
+Fans and layouts (:func:`fans`): for a 2-D weight in OUR layout (in, out),
+``fan_in = shape[0]``; torch's ``nn.Linear.weight`` is (out, in) and torch reads
+``fan_in = shape[1]``, so ``fans(W.shape) == torch.nn.init._calculate_fan_in_and_fan_out(W.T)``.
+Conv weights (out_c, in_c, kh, kw) use torch's layout and torch's rule:
+``fan_in = in_c * kh * kw``, ``fan_out = out_c * kh * kw``.
 """
 
 from __future__ import annotations
 
+import copy
+import math
+from dataclasses import dataclass
+from typing import Any, Callable, Sequence
+
 import numpy as np
 
-__all__ = ["small_random", "zeros", "constant"]
+__all__ = [
+    "fans",
+    "calculate_gain",
+    "xavier_std",
+    "xavier_bound",
+    "he_std",
+    "he_bound",
+    "lecun_std",
+    "zeros",
+    "constant",
+    "small_random",
+    "xavier_uniform",
+    "xavier_normal",
+    "he_normal",
+    "he_uniform",
+    "lecun_normal",
+    "orthogonal",
+    "lsuv",
+    "LSUVResult",
+    "INITIALIZERS",
+    "get_initializer",
+]
+
+
+# ----- checks ---------------------------------------------------------------------------------
+def _check_rng(rng: Any, who: str) -> None:
+    if not isinstance(rng, np.random.Generator):
+        raise TypeError(f"{who}: rng must be an np.random.Generator (np.random.default_rng(seed)), got {type(rng).__name__}")
+
+
+def _check_fan(value: Any, name: str, who: str) -> int:
+    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 1:
+        raise ValueError(f"{who}: {name} must be a positive integer, got {value!r}")
+    return int(value)
 
 
 def _check(rng: np.random.Generator, fan_in: int, fan_out: int, who: str) -> tuple[int, int]:
-    if not isinstance(rng, np.random.Generator):
-        raise TypeError(f"{who}: rng must be an np.random.Generator (np.random.default_rng(seed)), got {type(rng).__name__}")
-    for name, value in (("fan_in", fan_in), ("fan_out", fan_out)):
-        if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 1:
-            raise ValueError(f"{who}: {name} must be a positive integer, got {value!r}")
-    return int(fan_in), int(fan_out)
+    _check_rng(rng, who)
+    return _check_fan(fan_in, "fan_in", who), _check_fan(fan_out, "fan_out", who)
 
 
-def small_random(rng: np.random.Generator, fan_in: int, fan_out: int, std: float = 0.01) -> np.ndarray:
-    r"""Gaussian weights with a small fixed standard deviation (the slides' "small random numbers").
+def _check_gain(gain: Any, who: str) -> float:
+    if isinstance(gain, bool) or not isinstance(gain, (int, float, np.integer, np.floating)) or not (
+        math.isfinite(gain) and gain >= 0
+    ):
+        raise ValueError(f"{who}: gain must be a finite number >= 0, got {gain!r}")
+    return float(gain)
+
+
+def _out_shape(fan_in: int, fan_out: int, shape: Sequence[int] | None, who: str) -> tuple[int, ...]:
+    """(fan_in, fan_out), or ``shape`` after checking that its fans are (fan_in, fan_out)."""
+    if shape is None:
+        return (fan_in, fan_out)
+    shape = tuple(shape)
+    if fans(shape) != (fan_in, fan_out):
+        raise ValueError(
+            f"{who}: shape {shape} has fans {fans(shape)}, not (fan_in, fan_out) = ({fan_in}, {fan_out}); "
+            f"call {who}(rng, *fans(shape), shape=shape)"
+        )
+    return shape
+
+
+# ----- fans and gains ---------------------------------------------------------------------------
+def fans(shape: Sequence[int]) -> tuple[int, int]:
+    r"""``(fan_in, fan_out)`` of a weight of the given shape.
 
     .. math::
 
-        W_{ij} \sim \mathcal{N}(0, \mathrm{std}^2), \qquad W \in \mathbb{R}^{\text{fan\_in} \times \text{fan\_out}}
+        \text{(in, out)}: (\text{in}, \text{out}); \qquad
+        (c_\text{out}, c_\text{in}, k_1, \dots): (c_\text{in} \textstyle\prod k,\; c_\text{out} \prod k)
 
-    Fine for shallow nets; in deep nets the activations collapse toward zero layer after
-    layer (Glorot & Bengio 2010, He et al. 2015).
-    Returns float64 (fan_in, fan_out). Twin of ``torch.nn.init.normal_(w, 0, std)``.
+    * 2-D: OUR Linear layout (in, out), so ``fan_in = shape[0]``. PyTorch's ``nn.Linear``
+      weight is (out, in) and ``torch.nn.init._calculate_fan_in_and_fan_out`` reads
+      ``fan_in = shape[1]``: ``fans(W.shape)`` equals torch's rule on ``W.T``.
+    * 3-D and more: a convolution weight (out_c, in_c, k1, k2, ...) in torch's layout, with
+      torch's rule (the receptive field ``k1 * k2 * ...`` multiplies both fans).
     """
-    fan_in, fan_out = _check(rng, fan_in, fan_out, "small_random")
-    if not (np.isfinite(std) and std >= 0):
-        raise ValueError(f"small_random: std must be a finite number >= 0, got {std}")
-    return rng.normal(0.0, std, size=(fan_in, fan_out))
+    try:
+        dims = tuple(shape)
+    except TypeError:
+        dims = None
+    if isinstance(shape, (str, bytes)) or dims is None or not all(
+        isinstance(s, (int, np.integer)) and not isinstance(s, bool) for s in dims
+    ):
+        raise ValueError(f"fans: shape must be a sequence of integers, got {shape!r}")
+    shape = tuple(int(s) for s in dims)
+    if len(shape) < 2:
+        raise ValueError(f"fans: a weight needs at least 2 dimensions, got shape {shape}")
+    if any(s < 1 for s in shape):
+        raise ValueError(f"fans: every dimension must be positive, got shape {shape}")
+    if len(shape) == 2:
+        return shape[0], shape[1]
+    receptive = math.prod(shape[2:])
+    return shape[1] * receptive, shape[0] * receptive
 
 
+_LINEAR_NAMES = ("linear", "conv1d", "conv2d", "conv3d", "conv_transpose1d", "conv_transpose2d", "conv_transpose3d")
+
+
+def calculate_gain(nonlinearity: str, param: float | None = None) -> float:
+    r"""The gain :math:`g` that keeps the variance when a layer is followed by ``nonlinearity``.
+
+    .. math::
+
+        g_\text{linear} = g_\text{sigmoid} = 1,\quad g_\text{tanh} = \tfrac53,\quad
+        g_\text{relu} = \sqrt{2},\quad g_\text{leaky\_relu} = \sqrt{\frac{2}{1 + a^2}},\quad
+        g_\text{selu} = \tfrac34
+
+    ``param`` is the negative slope :math:`a` of ``"leaky_relu"`` (default 0.01, as in torch).
+    Same table and names as ``torch.nn.init.calculate_gain``. The ReLU value comes from the
+    halving :math:`\mathbb{E}[\mathrm{relu}(z)^2] = \tfrac12\mathrm{Var}(z)` (He et al. 2015).
+    """
+    if not isinstance(nonlinearity, str):
+        raise ValueError(f"calculate_gain: nonlinearity must be a string, got {nonlinearity!r}")
+    if nonlinearity in _LINEAR_NAMES or nonlinearity == "sigmoid":
+        return 1.0
+    if nonlinearity == "tanh":
+        return 5.0 / 3.0
+    if nonlinearity == "relu":
+        return math.sqrt(2.0)
+    if nonlinearity == "leaky_relu":
+        if param is None:
+            slope = 0.01
+        elif isinstance(param, bool) or not isinstance(param, (int, float, np.integer, np.floating)) or not math.isfinite(param):
+            raise ValueError(f"calculate_gain: negative_slope {param!r} is not a valid number")
+        else:
+            slope = float(param)
+        return math.sqrt(2.0 / (1.0 + slope**2))
+    if nonlinearity == "selu":
+        return 0.75
+    raise ValueError(
+        f"calculate_gain: unsupported nonlinearity {nonlinearity!r}; choose one of "
+        f"{sorted(_LINEAR_NAMES + ('sigmoid', 'tanh', 'relu', 'leaky_relu', 'selu'))}"
+    )
+
+
+def xavier_std(fan_in: int, fan_out: int, gain: float = 1.0) -> float:
+    r"""Target std of Glorot/Xavier initialization, :math:`g\sqrt{2/(\text{fan\_in} + \text{fan\_out})}`."""
+    fan_in, fan_out = _check_fan(fan_in, "fan_in", "xavier_std"), _check_fan(fan_out, "fan_out", "xavier_std")
+    return _check_gain(gain, "xavier_std") * math.sqrt(2.0 / (fan_in + fan_out))
+
+
+def xavier_bound(fan_in: int, fan_out: int, gain: float = 1.0) -> float:
+    r"""Bound :math:`a` of Xavier uniform :math:`U(-a, a)`: :math:`a = \sqrt3\,\sigma = g\sqrt{6/(\text{fan\_in} + \text{fan\_out})}`."""
+    return math.sqrt(3.0) * xavier_std(fan_in, fan_out, gain)
+
+
+def _mode_fan(fan_in: int, fan_out: int, mode: str, who: str) -> int:
+    if mode not in ("fan_in", "fan_out"):
+        raise ValueError(f"{who}: mode must be 'fan_in' or 'fan_out', got {mode!r}")
+    return fan_in if mode == "fan_in" else fan_out
+
+
+def he_std(fan_in: int, fan_out: int, a: float = 0.0, mode: str = "fan_in", nonlinearity: str = "leaky_relu") -> float:
+    r"""Target std of He/Kaiming initialization, :math:`g / \sqrt{\text{fan}}`.
+
+    With the default ``nonlinearity="leaky_relu"``, :math:`g^2 = 2/(1 + a^2)`, so
+    :math:`\sigma = \sqrt{2 / ((1 + a^2)\,\text{fan})}` (a = 0: ReLU; a > 0: leaky ReLU/PReLU
+    slope). ``fan`` is ``fan_in`` (keeps the forward variance) or ``fan_out`` (backward).
+    """
+    who = "he_std"
+    fan_in, fan_out = _check_fan(fan_in, "fan_in", who), _check_fan(fan_out, "fan_out", who)
+    if isinstance(a, bool) or not isinstance(a, (int, float, np.integer, np.floating)) or not math.isfinite(a):
+        raise ValueError(f"{who}: a (the negative slope) must be a finite number, got {a!r}")
+    return calculate_gain(nonlinearity, float(a)) / math.sqrt(_mode_fan(fan_in, fan_out, mode, who))
+
+
+def he_bound(fan_in: int, fan_out: int, a: float = 0.0, mode: str = "fan_in", nonlinearity: str = "leaky_relu") -> float:
+    r"""Bound of He uniform :math:`U(-b, b)`: :math:`b = \sqrt3\,\sigma_\text{He}`."""
+    return math.sqrt(3.0) * he_std(fan_in, fan_out, a, mode, nonlinearity)
+
+
+def lecun_std(fan_in: int) -> float:
+    r"""Target std of LeCun initialization, :math:`1/\sqrt{\text{fan\_in}}`."""
+    return 1.0 / math.sqrt(_check_fan(fan_in, "fan_in", "lecun_std"))
+
+
+# ----- the symmetric and the fixed-scale starts ------------------------------------------------------
 def zeros(rng: np.random.Generator, fan_in: int, fan_out: int) -> np.ndarray:
     r"""All-zero weights, :math:`W = 0` (``rng`` is accepted for a uniform signature, unused).
 
@@ -65,3 +235,261 @@ def constant(rng: np.random.Generator, fan_in: int, fan_out: int, value: float) 
     if not np.isfinite(value):
         raise ValueError(f"constant: value must be finite, got {value}")
     return np.full((fan_in, fan_out), float(value))
+
+
+def small_random(rng: np.random.Generator, fan_in: int, fan_out: int, std: float = 0.01) -> np.ndarray:
+    r"""Gaussian weights with a small fixed standard deviation (the slides' "small random numbers").
+
+    .. math::
+
+        W_{ij} \sim \mathcal{N}(0, \mathrm{std}^2), \qquad W \in \mathbb{R}^{\text{fan\_in} \times \text{fan\_out}}
+
+    Fine for shallow nets; in deep nets the activations collapse toward zero layer after
+    layer (Glorot & Bengio 2010, He et al. 2015).
+    Returns float64 (fan_in, fan_out). Twin of ``torch.nn.init.normal_(w, 0, std)``.
+    """
+    fan_in, fan_out = _check(rng, fan_in, fan_out, "small_random")
+    if not (np.isfinite(std) and std >= 0):
+        raise ValueError(f"small_random: std must be a finite number >= 0, got {std}")
+    return rng.normal(0.0, std, size=(fan_in, fan_out))
+
+
+# ----- variance-preserving schemes ------------------------------------------------------------------
+def xavier_uniform(
+    rng: np.random.Generator, fan_in: int, fan_out: int, gain: float = 1.0, *, shape: Sequence[int] | None = None
+) -> np.ndarray:
+    r"""Glorot & Bengio's (2010) "normalized initialization".
+
+    .. math::
+
+        W_{ij} \sim U(-a, a), \qquad a = g\sqrt{\frac{6}{\text{fan\_in} + \text{fan\_out}}},
+        \qquad \mathrm{Var}(W_{ij}) = g^2\,\frac{2}{\text{fan\_in} + \text{fan\_out}}
+
+    The variance is the harmonic compromise between keeping the forward variance
+    (:math:`\text{fan\_in}\,\mathrm{Var}(W) = 1`) and the backward one
+    (:math:`\text{fan\_out}\,\mathrm{Var}(W) = 1`). Returns float64 (fan_in, fan_out), or
+    ``shape`` (a conv weight, see :func:`fans`). PyTorch: ``torch.nn.init.xavier_uniform_``
+    on the (out, in) weight gives the same bound.
+    """
+    fan_in, fan_out = _check(rng, fan_in, fan_out, "xavier_uniform")
+    bound = xavier_bound(fan_in, fan_out, gain)
+    return rng.uniform(-bound, bound, size=_out_shape(fan_in, fan_out, shape, "xavier_uniform"))
+
+
+def xavier_normal(
+    rng: np.random.Generator, fan_in: int, fan_out: int, gain: float = 1.0, *, shape: Sequence[int] | None = None
+) -> np.ndarray:
+    r"""Glorot/Xavier initialization with Gaussian weights.
+
+    .. math::
+
+        W_{ij} \sim \mathcal{N}\!\Big(0,\; g^2\,\frac{2}{\text{fan\_in} + \text{fan\_out}}\Big)
+
+    Returns float64 (fan_in, fan_out) or ``shape``. PyTorch: ``torch.nn.init.xavier_normal_``.
+    Glorot & Bengio (2010).
+    """
+    fan_in, fan_out = _check(rng, fan_in, fan_out, "xavier_normal")
+    std = xavier_std(fan_in, fan_out, gain)
+    return rng.normal(0.0, std, size=_out_shape(fan_in, fan_out, shape, "xavier_normal"))
+
+
+def he_normal(
+    rng: np.random.Generator,
+    fan_in: int,
+    fan_out: int,
+    a: float = 0.0,
+    mode: str = "fan_in",
+    nonlinearity: str = "leaky_relu",
+    *,
+    shape: Sequence[int] | None = None,
+) -> np.ndarray:
+    r"""He et al.'s (2015) initialization for rectifiers, Gaussian.
+
+    .. math::
+
+        W_{ij} \sim \mathcal{N}\!\Big(0,\; \frac{2}{(1 + a^2)\,\text{fan}}\Big)
+
+    ``a`` is the negative slope of the (leaky/parametric) ReLU that follows (0 for ReLU);
+    ``mode="fan_in"`` keeps the forward variance, ``"fan_out"`` the backward one. Any
+    ``nonlinearity`` of :func:`calculate_gain` may be given instead (then std = gain/sqrt(fan)).
+    Returns float64 (fan_in, fan_out) or ``shape``. PyTorch: ``torch.nn.init.kaiming_normal_``
+    (same arguments and defaults).
+    """
+    fan_in, fan_out = _check(rng, fan_in, fan_out, "he_normal")
+    std = he_std(fan_in, fan_out, a, mode, nonlinearity)
+    return rng.normal(0.0, std, size=_out_shape(fan_in, fan_out, shape, "he_normal"))
+
+
+def he_uniform(
+    rng: np.random.Generator,
+    fan_in: int,
+    fan_out: int,
+    a: float = 0.0,
+    mode: str = "fan_in",
+    nonlinearity: str = "leaky_relu",
+    *,
+    shape: Sequence[int] | None = None,
+) -> np.ndarray:
+    r"""He et al.'s (2015) initialization for rectifiers, uniform with the same variance.
+
+    .. math::
+
+        W_{ij} \sim U(-b, b), \qquad b = \sqrt{\frac{6}{(1 + a^2)\,\text{fan}}}
+
+    Returns float64 (fan_in, fan_out) or ``shape``. PyTorch: ``torch.nn.init.kaiming_uniform_``.
+    Note: torch's DEFAULT ``nn.Linear`` init is ``kaiming_uniform_(w, a=sqrt(5))``, i.e.
+    :math:`b = 1/\sqrt{\text{fan\_in}}`: neither Xavier nor He.
+    """
+    fan_in, fan_out = _check(rng, fan_in, fan_out, "he_uniform")
+    bound = he_bound(fan_in, fan_out, a, mode, nonlinearity)
+    return rng.uniform(-bound, bound, size=_out_shape(fan_in, fan_out, shape, "he_uniform"))
+
+
+def lecun_normal(
+    rng: np.random.Generator, fan_in: int, fan_out: int, *, shape: Sequence[int] | None = None
+) -> np.ndarray:
+    r"""LeCun et al.'s (1998) initialization, variance :math:`1/\text{fan\_in}`.
+
+    .. math::
+
+        W_{ij} \sim \mathcal{N}\!\Big(0,\; \frac{1}{\text{fan\_in}}\Big)
+
+    Keeps the variance through LINEAR layers. Returns float64 (fan_in, fan_out) or ``shape``.
+    PyTorch has no such function: ``kaiming_normal_(w, nonlinearity="linear")`` is the same.
+    """
+    fan_in, fan_out = _check(rng, fan_in, fan_out, "lecun_normal")
+    return rng.normal(0.0, lecun_std(fan_in), size=_out_shape(fan_in, fan_out, shape, "lecun_normal"))
+
+
+def orthogonal(
+    rng: np.random.Generator, fan_in: int, fan_out: int, gain: float = 1.0, *, shape: Sequence[int] | None = None
+) -> np.ndarray:
+    r"""A (semi-)orthogonal matrix times ``gain`` (Saxe, McClelland & Ganguli 2013).
+
+    .. math::
+
+        A = QR,\; A_{ij} \sim \mathcal{N}(0, 1), \qquad W = g\, Q\, \mathrm{diag}(\mathrm{sign}\, R_{kk})
+
+    :math:`A` is drawn in torch's layout ((out, in) for a linear weight, the transpose of ours;
+    (out_c, in_c * k1 * ...) for a conv weight) and the QR runs on its taller side. A linear
+    weight (fan_in, fan_out) gets orthonormal columns, :math:`W^\top W = g^2 I`, when
+    fan_in >= fan_out, else orthonormal rows, :math:`W W^\top = g^2 I`. The sign correction
+    makes Q uniformly (Haar) distributed, not biased by the QR routine's sign convention. Every
+    singular value equals ``g``, so a deep LINEAR net keeps the norm of every input exactly
+    (when no layer narrows). Returns float64 (fan_in, fan_out) or ``shape``. PyTorch:
+    ``torch.nn.init.orthogonal_`` on the (out, in) weight, the same algorithm.
+    """
+    fan_in, fan_out = _check(rng, fan_in, fan_out, "orthogonal")
+    gain = _check_gain(gain, "orthogonal")
+    out_shape = _out_shape(fan_in, fan_out, shape, "orthogonal")
+    rows = fan_out if len(out_shape) == 2 else out_shape[0]  # torch's layout: (out, in) or (out_c, ...)
+    cols = math.prod(out_shape) // rows
+    a = rng.standard_normal((rows, cols))
+    if rows < cols:
+        a = a.T
+    q, r = np.linalg.qr(a)  # reduced QR: q has orthonormal columns
+    q = q * np.where(np.diag(r) >= 0, 1.0, -1.0)
+    if rows < cols:
+        q = q.T
+    q = gain * q.reshape((rows, cols))
+    return q.T if len(out_shape) == 2 else q.reshape(out_shape)
+
+
+# ----- LSUV -------------------------------------------------------------------------------------------
+@dataclass(frozen=True, eq=False)
+class LSUVResult:
+    """What :func:`lsuv` returns."""
+
+    model: Any  # a copy of the model with the LSUV weights (the model passed in is unchanged)
+    variances: tuple[float, ...]  # final Var(z_l) of every layer's pre-activation on the batch, l = 1..L
+    iterations: tuple[int, ...]  # rescaling steps taken per layer
+    tol: float  # the tolerance asked for
+
+
+def lsuv(
+    model: Any,
+    x: np.ndarray,
+    rng: np.random.Generator,
+    *,
+    tol: float = 0.1,
+    max_iter: int = 10,
+    orthogonal_start: bool = True,
+) -> LSUVResult:
+    r"""Layer-sequential unit-variance initialization (Mishkin & Matas 2015).
+
+    .. math::
+
+        W_\ell \leftarrow W_\ell \big/ \sqrt{\mathrm{Var}(z_\ell)} \quad
+        \text{while } |\mathrm{Var}(z_\ell) - 1| \ge \text{tol}, \qquad \ell = 1, \dots, L
+
+    First every weight gets an orthogonal start (:func:`orthogonal`, unless
+    ``orthogonal_start=False``); then, layer by layer from the input, the weights are divided
+    by the std of that layer's output :math:`z_\ell = h_{\ell-1} W_\ell + b_\ell` on the batch
+    ``x`` (at most ``max_iter`` times), so each pre-activation has variance 1 on this data.
+    (With zero biases one division is exact; a bias makes it approximate, hence the loop.)
+
+    ``model``: a scratch MLP (anything with ``params`` holding ``"W1", "b1", ... "WL", "bL"``,
+    ``num_layers`` and an activation op ``act``), not modified. ``x``: a data batch (N, D_in).
+    Returns an :class:`LSUVResult` holding a copy of the model with the new weights. PyTorch has
+    no built-in; the twin is :func:`course_lib.torch_impl.init.lsuv`.
+    """
+    from course_lib.scratch.linear import Linear
+
+    _check_rng(rng, "lsuv")
+    if isinstance(tol, bool) or not isinstance(tol, (int, float)) or not (math.isfinite(tol) and tol > 0):
+        raise ValueError(f"lsuv: tol must be a finite number > 0, got {tol!r}")
+    if isinstance(max_iter, bool) or not isinstance(max_iter, (int, np.integer)) or max_iter < 1:
+        raise ValueError(f"lsuv: max_iter must be a positive integer, got {max_iter!r}")
+    for attr in ("params", "num_layers", "act"):
+        if not hasattr(model, attr):
+            raise TypeError(f"lsuv: the model has no {attr!r} (a scratch MLP is expected)")
+    h = np.asarray(x, dtype=np.float64)
+    if h.ndim != 2 or h.shape[0] < 2 or h.shape[1] != model.params["W1"].shape[0]:
+        raise ValueError(f"lsuv: x must be a batch (N, {model.params['W1'].shape[0]}) with N >= 2, got shape {h.shape}")
+
+    new = copy.copy(model)
+    new.params = {name: value.copy() for name, value in model.params.items()}
+    variances, iterations = [], []
+    for i in range(1, new.num_layers + 1):
+        w, b = new.params[f"W{i}"], new.params[f"b{i}"]
+        if orthogonal_start:
+            w = orthogonal(rng, *w.shape)
+        steps = 0
+        while True:
+            z, _ = Linear.forward(h, w, b)
+            var = float(np.var(z))
+            if not (math.isfinite(var) and var > 0):
+                raise ValueError(f"lsuv: layer {i} has output variance {var} on this batch; cannot rescale it to 1")
+            if abs(var - 1.0) < tol or steps == max_iter:
+                break
+            w = w / math.sqrt(var)
+            steps += 1
+        new.params[f"W{i}"] = w
+        variances.append(var)
+        iterations.append(steps)
+        if i < new.num_layers:
+            h, _ = new.act.forward(z)
+    return LSUVResult(model=new, variances=tuple(variances), iterations=tuple(iterations), tol=float(tol))
+
+
+# ----- by name ------------------------------------------------------------------------------------------
+INITIALIZERS: dict[str, Callable[..., np.ndarray]] = {
+    "zeros": zeros,
+    "small_random": small_random,
+    "xavier_uniform": xavier_uniform,
+    "xavier_normal": xavier_normal,
+    "he_normal": he_normal,
+    "he_uniform": he_uniform,
+    "lecun_normal": lecun_normal,
+    "orthogonal": orthogonal,
+}
+"""Initializers callable as ``init(rng, fan_in, fan_out)`` (defaults for the rest), by name;
+``model.MLP(init=...)`` looks names up here."""
+
+
+def get_initializer(name: str) -> Callable[..., np.ndarray]:
+    """The initializer registered as ``name`` in :data:`INITIALIZERS`."""
+    try:
+        return INITIALIZERS[name]
+    except (KeyError, TypeError):
+        raise ValueError(f"unknown initializer {name!r}; choose one of {sorted(INITIALIZERS)}") from None

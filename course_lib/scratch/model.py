@@ -6,7 +6,8 @@ this is back-propagation (Rumelhart, Hinton & Williams 1986) written out by hand
 
 from __future__ import annotations
 
-from typing import Any
+from dataclasses import dataclass
+from typing import Any, Callable
 
 import numpy as np
 
@@ -15,13 +16,50 @@ from course_lib.scratch.activations import get_activation
 from course_lib.scratch.linear import Linear
 from course_lib.scratch.losses import MulticlassSVM, SoftmaxCrossEntropy, check_labels
 
-__all__ = ["MLP", "LOSSES", "DEFAULT_WEIGHT_SCALE"]
+__all__ = ["MLP", "Trace", "LOSSES", "DEFAULT_WEIGHT_SCALE"]
 
 LOSSES: dict[str, type] = {"softmax": SoftmaxCrossEntropy, "svm": MulticlassSVM}
 """Loss ops by name, for ``MLP(loss=...)``."""
 
 DEFAULT_WEIGHT_SCALE = 1e-2
 """Std of the initial weights when ``weight_scale`` is None."""
+
+
+@dataclass(frozen=True, eq=False)
+class Trace:
+    r"""Every intermediate of one forward pass, for diagnostics (:meth:`MLP.trace`).
+
+    .. math::
+
+        z_\ell = h_{\ell-1} W_\ell + b_\ell \ (\ell = 1..L), \qquad h_\ell = \phi(z_\ell)\ (\ell < L), \qquad h_0 = x
+
+    ``pre_activations[l-1]`` is :math:`z_\ell`, shape (N, dims[l]) (the last one holds the
+    class scores); ``activations[l-1]`` is :math:`h_\ell` for the hidden layers. numpy arrays
+    in the scratch MLP, detached tensors in the torch twin.
+    """
+
+    pre_activations: tuple  # (z_1, ..., z_L), z_l: (N, dims[l])
+    activations: tuple  # (h_1, ..., h_{L-1}), h_l: (N, dims[l])
+
+    @property
+    def scores(self):
+        """The class scores :math:`z_L` (N, C)."""
+        return self.pre_activations[-1]
+
+
+def _init_name(init: Any) -> str:
+    if init is None or isinstance(init, str):
+        return repr(init)
+    init = getattr(init, "func", init)  # a functools.partial: name its function
+    return getattr(init, "__name__", type(init).__name__)
+
+
+def _check_bias(bias: Any) -> float:
+    if bias is None:
+        return 0.0
+    if isinstance(bias, bool) or not isinstance(bias, (int, float, np.integer, np.floating)) or not np.isfinite(bias):
+        raise ValueError(f"MLP: bias must be None or a finite number, got {bias!r}")
+    return float(bias)
 
 
 class MLP:
@@ -41,14 +79,23 @@ class MLP:
         Name in :data:`course_lib.scratch.activations.ACTIVATIONS` (``"relu"``, ``"sigmoid"``...).
     loss : ``"softmax"`` (softmax cross-entropy) or ``"svm"`` (multiclass hinge).
     weight_scale : float or None
-        Initial weights are drawn from :math:`\mathcal{N}(0, \text{weight\_scale}^2)` with
-        :func:`course_lib.scratch.init.small_random`; None means ``1e-2``. Biases start at 0.
-        For other schemes, overwrite ``params["W1"]`` ... after construction.
+        With ``init=None`` (or ``"small_random"``), initial weights are drawn from
+        :math:`\mathcal{N}(0, \text{weight\_scale}^2)` with
+        :func:`course_lib.scratch.init.small_random`; None means ``1e-2``. Giving it together
+        with another ``init`` is an error.
     reg : float
         L2 strength :math:`\lambda`; the penalty is on the weights only, never on biases.
     rng : None, int or np.random.Generator
         Passed to ``np.random.default_rng``: an int seeds, a Generator is used as is, None
         draws fresh entropy (not reproducible).
+    init : None, str or callable
+        How every weight matrix starts. None: small random numbers (``weight_scale``, above).
+        A name in :data:`course_lib.scratch.init.INITIALIZERS` (``"xavier_uniform"``,
+        ``"he_normal"``, ``"orthogonal"``, ``"zeros"``...; each with its default arguments), or a
+        callable ``init(rng, fan_in, fan_out) -> array (fan_in, fan_out)``, e.g.
+        ``functools.partial(init.orthogonal, gain=2 ** 0.5)``. Layers are drawn in order W1, W2, ...
+    bias : None or float
+        Every bias entry starts at this value (None: 0; a small positive value keeps ReLUs alive).
 
     Attributes
     ----------
@@ -71,6 +118,8 @@ class MLP:
         weight_scale: float | None = None,
         reg: float = 0.0,
         rng: Any = None,
+        init: str | Callable[..., np.ndarray] | None = None,
+        bias: float | None = None,
     ):
         dims = list(dims)
         if len(dims) < 2:
@@ -85,6 +134,17 @@ class MLP:
         scale = DEFAULT_WEIGHT_SCALE if weight_scale is None else weight_scale
         if not (np.isfinite(scale) and scale >= 0):
             raise ValueError(f"MLP: weight_scale must be a finite number >= 0, got {weight_scale}")
+        if init is None or init == "small_random":
+            draw = lambda g, fan_in, fan_out: init_mod.small_random(g, fan_in, fan_out, std=scale)  # noqa: E731
+        elif weight_scale is not None:
+            raise ValueError(f"MLP: weight_scale applies only to init=None or 'small_random', not to init={init!r}")
+        elif isinstance(init, str):
+            draw = init_mod.get_initializer(init)
+        elif callable(init):
+            draw = init
+        else:
+            raise ValueError(f"MLP: init must be None, a name in {sorted(init_mod.INITIALIZERS)} or a callable, got {init!r}")
+        bias_value = _check_bias(bias)
         self.dims = [int(d) for d in dims]
         self.activation = activation
         self.act = get_activation(activation)
@@ -92,11 +152,19 @@ class MLP:
         self.loss_op = LOSSES[loss]
         self.reg = float(reg)
         self.weight_scale = float(scale)
+        self.init = init
+        self.bias = bias_value
         gen = np.random.default_rng(rng)
         self.params: dict[str, np.ndarray] = {}
         for i, (fan_in, fan_out) in enumerate(zip(self.dims[:-1], self.dims[1:]), start=1):
-            self.params[f"W{i}"] = init_mod.small_random(gen, fan_in, fan_out, std=self.weight_scale)
-            self.params[f"b{i}"] = np.zeros(fan_out)
+            w = np.asarray(draw(gen, fan_in, fan_out), dtype=np.float64)
+            if w.shape != (fan_in, fan_out) or not np.all(np.isfinite(w)):
+                raise ValueError(
+                    f"MLP: init returned {'shape ' + str(w.shape) if w.shape != (fan_in, fan_out) else 'non-finite values'} "
+                    f"for layer {i}; expected finite values of shape ({fan_in}, {fan_out})"
+                )
+            self.params[f"W{i}"] = w
+            self.params[f"b{i}"] = np.full(fan_out, bias_value)
 
     @property
     def num_layers(self) -> int:
@@ -110,7 +178,7 @@ class MLP:
     def __repr__(self) -> str:
         return (
             f"MLP(dims={self.dims}, activation={self.activation!r}, loss={self.loss_name!r}, "
-            f"weight_scale={self.weight_scale}, reg={self.reg})"
+            f"init={_init_name(self.init)}, weight_scale={self.weight_scale}, bias={self.bias}, reg={self.reg})"
         )
 
     # ----- forward ---------------------------------------------------------------------
@@ -141,6 +209,18 @@ class MLP:
         """The hidden activations :math:`h_1, \\dots, h_{L-1}` (after the nonlinearity), each (N, H_l)."""
         return self._forward(x)[2]
 
+    def trace(self, x: np.ndarray) -> Trace:
+        """Every pre-activation :math:`z_1..z_L` and hidden activation :math:`h_1..h_{L-1}` for ``x`` (N, D_in)."""
+        h = self._check_x(x)
+        pre, post = [], []
+        for i in range(1, self.num_layers + 1):
+            z, _ = Linear.forward(h, self.params[f"W{i}"], self.params[f"b{i}"])
+            pre.append(z)
+            if i < self.num_layers:
+                h, _ = self.act.forward(z)
+                post.append(h)
+        return Trace(pre_activations=tuple(pre), activations=tuple(post))
+
     def predict(self, x: np.ndarray) -> np.ndarray:
         """Predicted class per example (N,), the arg-max of the scores."""
         return np.argmax(self.scores(x), axis=1)
@@ -160,7 +240,7 @@ class MLP:
         scores, caches, _ = self._forward(x)
         data_loss, loss_cache = self.loss_op.forward(scores, y)
         weights = [self.params[f"W{i}"] for i in range(1, self.num_layers + 1)]
-        reg_loss = 0.5 * self.reg * sum(float(np.sum(w * w)) for w in weights)
+        reg_loss = 0.5 * self.reg * sum(float(np.sum(w * w)) for w in weights) if self.reg else 0.0
 
         grads: dict[str, np.ndarray] = {}
         (dh,) = self.loss_op.backward(1.0, loss_cache)
@@ -171,7 +251,7 @@ class MLP:
                 k -= 1
             dh, dw, db = Linear.backward(dh, caches[k])
             k -= 1
-            grads[f"W{i}"] = dw + self.reg * self.params[f"W{i}"]
+            grads[f"W{i}"] = dw + self.reg * self.params[f"W{i}"] if self.reg else dw
             grads[f"b{i}"] = db
         grads = {name: grads[name] for name in self.params}  # same key order as params
         return float(data_loss + reg_loss), grads

@@ -8,9 +8,9 @@ import numpy as np
 import torch
 from torch import nn
 
-from course_lib.scratch.model import DEFAULT_WEIGHT_SCALE
+from course_lib.scratch.model import DEFAULT_WEIGHT_SCALE, Trace, _check_bias
 from course_lib.torch_impl.activations import ACTIVATIONS
-from course_lib.torch_impl.init import small_random
+from course_lib.torch_impl.init import INITIALIZERS, small_random
 from course_lib.torch_impl.linear import linear
 from course_lib.torch_impl.losses import cross_entropy, multiclass_svm
 
@@ -43,7 +43,10 @@ class MLP(nn.Module):
 
     Same constructor as the scratch MLP, plus ``device`` and ``dtype``:
     ``MLP(dims, activation="relu", loss="softmax", weight_scale=None, reg=0.0, rng=None,
-    device=None, dtype=torch.float64)``. Parameters are registered as ``W1, b1, W2, b2, ...``
+    init=None, bias=None, device=None, dtype=torch.float64)``. ``init`` is None (small random,
+    std ``weight_scale``), a scratch name (``"he_normal"``...; the twins in
+    :mod:`course_lib.torch_impl.init` fill the weights) or a callable
+    ``init(tensor, generator=gen)`` filling an (in, out) tensor in place. Parameters are registered as ``W1, b1, W2, b2, ...``
     with ``W_i`` of shape (dims[i-1], dims[i]) (NOT torch's (out, in)), so a scratch model's
     ``params`` load directly: ``model.load_state_dict({k: torch.from_numpy(v) for k, v in params.items()})``.
 
@@ -64,6 +67,8 @@ class MLP(nn.Module):
         weight_scale: float | None = None,
         reg: float = 0.0,
         rng: Any = None,
+        init: Any = None,
+        bias: float | None = None,
         device: Any = None,
         dtype: torch.dtype = torch.float64,
     ):
@@ -83,6 +88,19 @@ class MLP(nn.Module):
         scale = DEFAULT_WEIGHT_SCALE if weight_scale is None else weight_scale
         if not (np.isfinite(scale) and scale >= 0):
             raise ValueError(f"MLP: weight_scale must be a finite number >= 0, got {weight_scale}")
+        if init is None or init == "small_random":
+            fill = lambda t, generator: small_random(t, std=scale, generator=generator)  # noqa: E731
+        elif weight_scale is not None:
+            raise ValueError(f"MLP: weight_scale applies only to init=None or 'small_random', not to init={init!r}")
+        elif isinstance(init, str):
+            if init not in INITIALIZERS:
+                raise ValueError(f"unknown initializer {init!r}; choose one of {sorted(INITIALIZERS)}")
+            fill = INITIALIZERS[init]
+        elif callable(init):
+            fill = init
+        else:
+            raise ValueError(f"MLP: init must be None, a name in {sorted(INITIALIZERS)} or a callable, got {init!r}")
+        bias_value = _check_bias(bias)
         self.dims = [int(d) for d in dims]
         self.activation = activation
         self.act = ACTIVATIONS[activation.lower()]
@@ -90,13 +108,17 @@ class MLP(nn.Module):
         self.loss_fn = LOSSES[loss]
         self.reg = float(reg)
         self.weight_scale = float(scale)
+        self.init = init
+        self.bias = bias_value
         gen = _generator(rng)
         device = torch.device("cpu") if device is None else torch.device(device)
         for i, (fan_in, fan_out) in enumerate(zip(self.dims[:-1], self.dims[1:]), start=1):
             w = torch.empty(fan_in, fan_out, dtype=dtype, device=device)
-            small_random(w, std=self.weight_scale, generator=gen)
+            fill(w, generator=gen)
+            if not bool(torch.isfinite(w).all()):
+                raise ValueError(f"MLP: init left non-finite values in layer {i}")
             setattr(self, f"W{i}", nn.Parameter(w))
-            setattr(self, f"b{i}", nn.Parameter(torch.zeros(fan_out, dtype=dtype, device=device)))
+            setattr(self, f"b{i}", nn.Parameter(torch.full((fan_out,), bias_value, dtype=dtype, device=device)))
 
     @property
     def num_layers(self) -> int:
@@ -130,6 +152,19 @@ class MLP(nn.Module):
             h = self.act(linear(h, getattr(self, f"W{i}"), getattr(self, f"b{i}")))
             out.append(h)
         return out
+
+    @torch.no_grad()
+    def trace(self, x: Any) -> Trace:
+        """Every pre-activation z_1..z_L and hidden activation h_1..h_{L-1} (detached tensors)."""
+        h = self._as_input(x)
+        pre, post = [], []
+        for i in range(1, self.num_layers + 1):
+            z = linear(h, getattr(self, f"W{i}"), getattr(self, f"b{i}"))
+            pre.append(z)
+            if i < self.num_layers:
+                h = self.act(z)
+                post.append(h)
+        return Trace(pre_activations=tuple(pre), activations=tuple(post))
 
     def forward(self, x: Any) -> torch.Tensor:
         """Class scores (N, C)."""
