@@ -229,3 +229,52 @@ def test_importing_data_loads_neither_torch_nor_matplotlib():
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
     assert out.returncode == 0, out.stderr
     assert out.stdout.strip() == ""
+
+
+# ----- Splits checks its arrays -------------------------------------------------------------
+def _arrays(n=(6, 3, 4), d=5):
+    rng = np.random.default_rng(0)
+    out = {}
+    for part, m in zip(("train", "val", "test"), n):
+        out[f"x_{part}"] = rng.standard_normal((m, d))
+        out[f"y_{part}"] = np.arange(m) % 3
+    return out
+
+
+def test_splits_accepts_good_arrays_and_images():
+    s = Splits(**_arrays(), classes=("a", "b", "c"))
+    assert s.n_classes == 3 and s.n_features == 5
+    images = {k: (v.reshape(len(v), 1, 1, 5) if k.startswith("x") else v) for k, v in _arrays().items()}
+    assert Splits(**images).n_features == 5
+    assert len(Splits(**_arrays(n=(6, 0, 4))).y_val) == 0  # a set without a validation split
+
+
+@pytest.mark.parametrize(
+    "change, message",
+    [
+        (lambda a: a["x_val"].__setitem__((1, 2), np.nan), "x_val contains 1 NaN"),
+        (lambda a: a["x_test"].__setitem__((0, 0), np.inf), "x_test contains 1 NaN or infinite"),
+        (lambda a: a.__setitem__("y_train", a["y_train"] - 1), "negative label"),
+        (lambda a: a.__setitem__("y_test", a["y_test"] + 1), "label 3, but there are only 3 classes"),
+        (lambda a: a.__setitem__("y_val", a["y_val"][:2]), "rows"),
+        (lambda a: a.__setitem__("y_val", a["y_val"].astype(float)), "integer class labels"),
+        (lambda a: a.__setitem__("y_val", a["y_val"][:, None]), "1-D"),
+        (lambda a: a.__setitem__("x_val", a["x_val"][:, :4]), "same example shape"),
+        (lambda a: a.__setitem__("x_train", a["x_train"][:, 0]), "one row per example"),
+        (lambda a: a.__setitem__("x_train", a["x_train"] > 0), "real numbers"),
+        (lambda a: (a.__setitem__("x_train", a["x_train"][:0]), a.__setitem__("y_train", a["y_train"][:0])), "train split is empty"),
+        (lambda a: (a.__setitem__("x_test", a["x_test"][:0]), a.__setitem__("y_test", a["y_test"][:0])), "test split is empty"),
+    ],
+)
+def test_splits_rejects_bad_arrays_with_a_clear_message(change, message):
+    arrays = _arrays()
+    change(arrays)
+    with pytest.raises(ValueError, match=message):
+        Splits(**arrays, classes=("a", "b", "c"))
+
+
+def test_splits_rejects_non_arrays():
+    arrays = _arrays()
+    arrays["x_train"] = arrays["x_train"].tolist()
+    with pytest.raises(TypeError, match="numpy arrays"):
+        Splits(**arrays)

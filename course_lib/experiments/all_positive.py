@@ -1,0 +1,134 @@
+r"""Why all-positive inputs hurt gradient descent, on real pixels: digits / 16, raw vs centred.
+
+For a unit :math:`z = w \cdot x + b` the gradient on its weights is
+:math:`\partial L / \partial w = (\partial L / \partial z)\, x`. When every input :math:`x_d \ge 0`
+(pixels in [0, 1], or the outputs of a sigmoid layer), the gradient of every weight of the unit has
+the same sign for a given example: the activations chapter shows the resulting zig-zag for one
+unit with two weights. Here the same effect on the first layer of a real problem: a linear softmax
+classifier on sklearn digits / 16, trained by full-batch gradient descent (the scratch ``Linear``
+and ``SoftmaxCrossEntropy`` ops), on raw, centred and standardized inputs (statistics from the
+training split), for a grid of learning rates. Measured, for each input and seed:
+
+* the fraction of per-example weight-gradient rows (one per example and output unit) whose
+  non-zero entries all have one sign, at initialization;
+* the largest eigenvalue of the second-moment matrix :math:`[x\ 1]^\top [x\ 1] / N` (the inputs
+  with the bias column). For a quadratic loss the largest stable step is :math:`2 / \lambda_{\max}`;
+  a non-zero input mean adds a direction with eigenvalue about :math:`1 + \lVert \mu \rVert^2`
+  (LeCun et al. 1998), which caps the learning rate;
+* steps to reach a training loss at every learning rate of the grid (None: diverged, or not within
+  ``max_steps``), and the best of them.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from course_lib.data import load_digits
+from course_lib.scratch.linear import Linear
+from course_lib.scratch.losses import SoftmaxCrossEntropy
+from course_lib.scratch.preprocessing import fit_center, fit_standardize
+
+from ._linear_models import single_blas_thread, train_softmax
+
+__all__ = ["DigitsRun", "AllPositiveResult", "same_sign_fraction", "run", "INPUTS"]
+
+INPUTS = ("raw", "centred", "standardized")
+
+
+@dataclass(frozen=True, eq=False)
+class DigitsRun:
+    name: str  # "raw", "centred" or "standardized"
+    seed: int
+    steps_to_threshold: dict  # lr -> steps to reach the threshold (None: not within max_steps / diverged)
+    best_lr: float | None
+    best_steps: int | None
+    best_curve: np.ndarray  # training loss per step at best_lr
+    lambda_max: float  # largest eigenvalue of [x 1]^T [x 1] / N
+    same_sign: float  # fraction of per-example weight-gradient rows with one sign (at init)
+
+
+@dataclass(frozen=True, eq=False)
+class AllPositiveResult:
+    digits: tuple  # DigitsRun for every (seed, input)
+    seeds: tuple
+    threshold: float
+    lrs: tuple
+    config: dict
+
+    def runs(self, name: str) -> list:
+        return [r for r in self.digits if r.name == name]
+
+    def best_steps(self, name: str) -> np.ndarray:
+        """Best-lr steps to the threshold, one per seed (nan where no lr reached it)."""
+        return np.array([np.nan if r.best_steps is None else r.best_steps for r in self.runs(name)], float)
+
+    def table(self) -> str:
+        rows = [f"{'input':<13} {'lambda_max':>10} {'same-sign':>9}  best lr / steps to loss {self.threshold} per seed"]
+        for name in INPUTS:
+            runs = self.runs(name)
+            cells = ", ".join(f"{r.best_lr:g}/{r.best_steps}" if r.best_steps is not None else "-" for r in runs)
+            rows.append(f"{name:<13} {np.mean([r.lambda_max for r in runs]):>10.2f} "
+                        f"{np.mean([r.same_sign for r in runs]):>9.0%}  {cells}")
+        return "\n".join(rows)
+
+
+def same_sign_fraction(grads: np.ndarray) -> float:
+    """Fraction of rows whose non-zero entries all have the same sign (rows of zeros excluded)."""
+    pos, neg = np.any(grads > 0, axis=1), np.any(grads < 0, axis=1)
+    nonzero = pos | neg
+    return float(np.mean(~(pos & neg)[nonzero])) if nonzero.any() else float("nan")
+
+
+# --------------------------------------------------------------------------------------------
+# Digits: full-batch gradient descent on a linear softmax classifier
+# --------------------------------------------------------------------------------------------
+def _train(x, y, lr, max_steps, threshold, w0):
+    """Loss per step until the loss reaches ``threshold``, diverges, or max_steps is spent."""
+    _, _, curve = train_softmax(x, y, w0.shape[1], lr, max_steps, w0=w0, threshold=threshold)
+    return curve, (len(curve) - 1 if curve[-1] <= threshold else None)
+
+
+def _lambda_max(x: np.ndarray) -> float:
+    xb = np.column_stack([x, np.ones(len(x))])
+    return float(np.linalg.eigvalsh(xb.T @ xb / len(x))[-1])
+
+
+@single_blas_thread
+def run(seeds=(0, 1, 2), lrs=(1.0, 2.0, 5.0, 10.0, 20.0, 50.0, 100.0), threshold: float = 0.3,
+        max_steps: int = 200) -> AllPositiveResult:
+    """One run per seed of ``seeds`` (the digits split and the initial weights) and input kind."""
+    if max_steps < 1 or not lrs or threshold <= 0:
+        raise ValueError("need max_steps >= 1, at least one lr and a positive threshold")
+    runs = []
+    for s in seeds:
+        split = load_digits(seed=s, scale="unit")
+        x_train, y_train = split.x_train, split.y_train
+        inputs = {
+            "raw": x_train,
+            "centred": fit_center(x_train).transform(x_train),
+            "standardized": fit_standardize(x_train).transform(x_train),
+        }
+        w0 = 0.01 * np.random.default_rng([s, 1]).standard_normal((x_train.shape[1], split.n_classes))
+        for name in INPUTS:
+            xi = inputs[name]
+            curves, steps = {}, {}
+            for lr in lrs:
+                curves[lr], steps[lr] = _train(xi, y_train, lr, max_steps, threshold, w0)
+            reached = [lr for lr in lrs if steps[lr] is not None]
+            best = min(reached, key=lambda lr: (steps[lr], lr)) if reached else None
+            scores, _ = Linear.forward(xi, w0, np.zeros(split.n_classes))
+            _, cache = SoftmaxCrossEntropy.forward(scores, y_train)
+            (dscores,) = SoftmaxCrossEntropy.backward(1.0, cache)
+            per_example = (dscores[:, :, None] * xi[:, None, :]).reshape(-1, xi.shape[1])  # one row per (n, unit)
+            runs.append(DigitsRun(
+                name=name, seed=int(s), steps_to_threshold=steps, best_lr=best,
+                best_steps=None if best is None else steps[best],
+                best_curve=curves[best] if best is not None else curves[lrs[0]],
+                lambda_max=_lambda_max(xi), same_sign=same_sign_fraction(per_example),
+            ))
+    return AllPositiveResult(
+        digits=tuple(runs), seeds=tuple(int(s) for s in seeds), threshold=threshold,
+        lrs=tuple(lrs),
+        config=dict(seeds=tuple(seeds), lrs=tuple(lrs), threshold=threshold, max_steps=max_steps),
+    )
