@@ -98,8 +98,10 @@ def test_generation_is_deterministic(tmp_path):
     second = build_exercise(SOLUTION, "solutions/01_backprop.md")
     assert first == second == EXERCISE.read_text(encoding="utf-8")
     res = assign(SOLUTIONS, tmp_path / "ex")
-    assert [p.name for p in res.written] == ["01_backprop.ipynb"]
-    assert (tmp_path / "ex" / "01_backprop.ipynb").read_bytes() == EXERCISE.read_bytes()
+    expected = sorted(f"{src.stem}.ipynb" for src in SOLUTIONS.glob("*.md"))
+    assert sorted(p.name for p in res.written) == expected
+    for name in expected:  # every generated exercise is byte-identical to the committed one
+        assert (tmp_path / "ex" / name).read_bytes() == (EXERCISES / name).read_bytes()
     again = assign(SOLUTIONS, tmp_path / "ex")
     assert again.written == [] and again.ok
 
