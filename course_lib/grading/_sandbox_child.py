@@ -351,6 +351,10 @@ def main():
     import math
     import types
 
+    import numpy.fft  # noqa: F401  (numpy 2 loads these submodules lazily: load them before the snapshot)
+    import numpy.linalg  # noqa: F401
+    import numpy.random  # noqa: F401
+
     np_snapshot = types.SimpleNamespace(**vars(numpy))
     expr_ns = {"np": np_snapshot, "numpy": np_snapshot, "math": math, "__builtins__": builtins}
     # Arguments are decoded now, before any student code runs; each is used for one call.

@@ -13,10 +13,9 @@ from course_lib.grading.spec import Case, Expr, Question
 
 
 def _rng(seed):
-    # ``np`` in an Expr is a snapshot of numpy's namespace, which lacks the lazily loaded
-    # ``numpy.random`` submodule under numpy 2; import it explicitly. The expression is evaluated
-    # before any student code runs, on each side, so both get an identical fresh generator.
-    return Expr(f"__import__('numpy.random', fromlist=['default_rng']).default_rng({seed})")
+    # The expression is evaluated before any student code runs, on each side, so both get an
+    # identical fresh generator.
+    return Expr(f"np.random.default_rng({seed})")
 
 
 def _xavier_cases():
