@@ -26,7 +26,7 @@ import numpy as np
 import pytest
 
 from course_lib import data
-from course_lib.data import download, formats, real
+from course_lib.data import download, real
 
 # ============================================================================================
 # Writers of the official formats (independent of the readers under test)

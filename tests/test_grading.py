@@ -7,7 +7,6 @@ grading checks that the submission file is byte-for-byte unchanged.
 
 from __future__ import annotations
 
-import hashlib
 import json
 import subprocess
 import sys
@@ -18,72 +17,34 @@ import pytest
 from course_lib.grading import markers
 from course_lib.grading.__main__ import main as cli_main
 from course_lib.grading.assign import AssignError, assign, build_exercise
-from course_lib.grading.grade import grade_notebook
-from course_lib.grading.sandbox import Limits
 
-ROOT = Path(__file__).resolve().parents[1]
-SOLUTIONS = ROOT / "solutions"
-EXERCISES = ROOT / "exercises"
+from exercise_contract import EXERCISES, ROOT, SOLUTIONS, by_name, execute_solution_and_blank, grade, plant, sha, to_ipynb
+from exercise_contract import assert_blank_scores_zero, assert_only_failing as _assert_only_failing
+from exercise_contract import assert_solution_full_marks
+
 SOLUTION = SOLUTIONS / "01_backprop.md"
 EXERCISE = EXERCISES / "01_backprop.ipynb"
-QUESTIONS = [
-    "q1_softmax_loss",
-    "q2_svm_loss",
-    "q3_linear_backward",
-    "q4_numerical_gradient",
-    "q5_two_layer_step",
-]
+POINTS = {
+    "q1_softmax_loss": 2.0,
+    "q2_svm_loss": 2.0,
+    "q3_linear_backward": 2.0,
+    "q4_numerical_gradient": 1.0,
+    "q5_two_layer_step": 3.0,
+}
+QUESTIONS = list(POINTS)
 FULL = 10.0
 
 
-# -- helpers ------------------------------------------------------------------------------------
-
-
-def sha(path: Path) -> str:
-    return hashlib.sha256(path.read_bytes()).hexdigest()
-
-
-def grade(path: Path, timeout: float = 20.0, memory_mb: int = 2048, **kwargs):
-    """Grade in-process and check that the submission was not modified."""
-    before = sha(path)
-    report = grade_notebook(path, solutions_dir=SOLUTIONS, limits=Limits(timeout=timeout, memory_mb=memory_mb), **kwargs)
-    assert sha(path) == before, "the grader modified the submission"
-    return report
-
-
-def by_name(report) -> dict:
-    return {q.name: q for q in report.questions}
+# -- helpers (the shared contract is in tests/exercise_contract.py) ----------------------------------
 
 
 def variant(tmp_path: Path, *edits: tuple[str, str], append: str = "", name: str = "01_backprop.md") -> Path:
-    """The solution notebook with text replacements (each must match exactly once) and an
-    optional extra code cell at the end."""
-    text = SOLUTION.read_text(encoding="utf-8")
-    for old, new in edits:
-        assert text.count(old) == 1, f"edit target found {text.count(old)} times: {old!r}"
-        text = text.replace(old, new)
-    if append:
-        text = text.rstrip("\n") + "\n\n```{code-cell} ipython3\n" + append.strip("\n") + "\n```\n"
-    path = tmp_path / name
-    path.write_text(text, encoding="utf-8")
-    return path
-
-
-def to_ipynb(md_path: Path, ipynb_path: Path) -> Path:
-    import jupytext
-
-    jupytext.write(jupytext.read(md_path), ipynb_path, fmt="ipynb")
-    return ipynb_path
+    """The solution notebook with text replacements and an optional extra code cell at the end."""
+    return plant(SOLUTION, tmp_path, edits, append=append, name=name)
 
 
 def assert_only_failing(report, failing: set[str]):
-    qs = by_name(report)
-    assert set(qs) == set(QUESTIONS)
-    for name, q in qs.items():
-        if name in failing:
-            assert not q.passed and q.points == 0, f"{name} should fail: {q.message}"
-        else:
-            assert q.passed and q.points == q.max_points, f"{name} should pass: {q.message}"
+    _assert_only_failing(report, failing, QUESTIONS)
 
 
 # -- assign ---------------------------------------------------------------------------------------
@@ -216,43 +177,17 @@ def test_stub_source():
 
 
 def test_solution_scores_full_marks_in_both_formats(tmp_path):
-    md = grade(SOLUTION)
-    assert md.score == md.max_score == FULL
-    assert all(q.passed for q in md.questions)
-    nb = grade(to_ipynb(SOLUTION, tmp_path / "01_backprop.ipynb"))
-    assert [q.to_dict() for q in nb.questions] == [q.to_dict() for q in md.questions]
+    assert_solution_full_marks(SOLUTION, POINTS, tmp_path)
 
 
 def test_blank_exercise_scores_zero():
-    report = grade(EXERCISE)
-    assert report.score == 0 and report.max_score == FULL
-    for q in report.questions:
-        assert not q.passed and "raised NotImplementedError" in q.message, q.message
+    assert_blank_scores_zero(EXERCISE, POINTS)
 
 
 def test_notebooks_execute_top_to_bottom():
     """The solution runs without error; the blank exercise runs to the end, and only its
     self-check cells (tagged raises-exception) raise, with NotImplementedError."""
-    import jupytext
-    import nbclient
-    import nbformat
-
-    solution = jupytext.read(SOLUTION)
-    nbclient.NotebookClient(solution, timeout=60, kernel_name="python3").execute()
-    errors = [o for c in solution.cells if c.cell_type == "code" for o in c.outputs if o.output_type == "error"]
-    assert errors == []
-    assert any("all self-checks passed" in o.get("text", "") for c in solution.cells for o in c.get("outputs", []))
-
-    blank = nbformat.read(EXERCISE, as_version=4)
-    nbclient.NotebookClient(blank, timeout=60, kernel_name="python3").execute()
-    for cell in blank.cells:
-        if cell.cell_type != "code":
-            continue
-        errs = [o for o in cell.outputs if o.output_type == "error"]
-        if "raises-exception" in cell.metadata.get("tags", []):
-            assert errs and errs[0].ename == "NotImplementedError"
-        else:
-            assert errs == []
+    assert "all self-checks passed" in execute_solution_and_blank(SOLUTION, EXERCISE)
 
 
 # -- planted bugs ------------------------------------------------------------------------------------

@@ -3,21 +3,26 @@ exercise 0, and each planted bug costs exactly the question it is planted in.
 
 To keep the suite fast, bugs in DIFFERENT questions are planted together in one submission
 (a question is graded on its own function only), and the test checks that exactly the
-questions with a bug fail. The helpers ``grade`` and ``by_name`` come from ``tests/test_grading.py``.
+questions with a bug fail. The shared contract is in ``tests/exercise_contract.py``.
 """
 
 from __future__ import annotations
 
 import json
-from pathlib import Path
 
 import pytest
 
-from test_grading import by_name, grade, to_ipynb
+from exercise_contract import (
+    EXERCISES,
+    SOLUTIONS,
+    assert_blank_scores_zero,
+    assert_planted_bugs_cost_their_questions,
+    assert_solution_full_marks,
+    execute_solution_and_blank,
+)
 
-ROOT = Path(__file__).resolve().parents[1]
-SOLUTION = ROOT / "solutions" / "02_activations.md"
-EXERCISE = ROOT / "exercises" / "02_activations.ipynb"
+SOLUTION = SOLUTIONS / "02_activations.md"
+EXERCISE = EXERCISES / "02_activations.ipynb"
 QUESTIONS = {
     "q1_sigmoid": 1,
     "q2_tanh": 1,
@@ -27,7 +32,6 @@ QUESTIONS = {
     "q6_maxout": 3,
     "q7_count_dead_units": 1,
 }
-FULL = float(sum(QUESTIONS.values()))
 
 # question -> (text in the solution, replacement): one bug per question and kind.
 BUGS = {
@@ -69,17 +73,6 @@ GROUPS = [
 ]
 
 
-def _variant(tmp_path: Path, bugs: list[str]) -> Path:
-    text = SOLUTION.read_text(encoding="utf-8")
-    for bug in bugs:
-        _, old, new = BUGS[bug]
-        assert text.count(old) == 1, f"{bug}: edit target found {text.count(old)} times"
-        text = text.replace(old, new)
-    path = tmp_path / "02_activations.md"
-    path.write_text(text, encoding="utf-8")
-    return path
-
-
 def test_groups_cover_every_bug_once_and_never_two_in_one_question():
     planted = [b for group in GROUPS for b in group]
     assert sorted(planted) == sorted(BUGS)
@@ -90,18 +83,11 @@ def test_groups_cover_every_bug_once_and_never_two_in_one_question():
 
 
 def test_solution_scores_full_marks_in_both_formats(tmp_path):
-    md = grade(SOLUTION)
-    assert md.score == md.max_score == FULL
-    assert {q.name: q.max_points for q in md.questions} == QUESTIONS
-    nb = grade(to_ipynb(SOLUTION, tmp_path / "02_activations.ipynb"))
-    assert [q.to_dict() for q in nb.questions] == [q.to_dict() for q in md.questions]
+    assert_solution_full_marks(SOLUTION, QUESTIONS, tmp_path)
 
 
 def test_blank_exercise_scores_zero():
-    report = grade(EXERCISE)
-    assert report.score == 0 and report.max_score == FULL
-    for q in report.questions:
-        assert not q.passed and "raised NotImplementedError" in q.message, q.message
+    assert_blank_scores_zero(EXERCISE, QUESTIONS)
 
 
 def test_exercise_hides_the_solutions():
@@ -116,41 +102,16 @@ def test_exercise_hides_the_solutions():
 
 @pytest.mark.parametrize("group", range(len(GROUPS)))
 def test_planted_bugs_lose_exactly_their_questions(tmp_path, group):
-    bugs = GROUPS[group]
-    failing = {BUGS[b][0] for b in bugs}
-    report = grade(_variant(tmp_path, bugs))
-    results = by_name(report)
-    assert set(results) == set(QUESTIONS)
-    for name, q in results.items():
-        if name in failing:
-            assert not q.passed and q.points == 0, f"{name} should fail: {q.message}"
-        else:
-            assert q.passed and q.points == q.max_points, f"{name} should pass: {q.message}"
-    assert report.score == FULL - sum(QUESTIONS[q] for q in failing)
+    edits = {}
+    for bug in GROUPS[group]:
+        question, old, new = BUGS[bug]
+        edits.setdefault(question, []).append((old, new))
+    assert_planted_bugs_cost_their_questions(SOLUTION, tmp_path, edits, QUESTIONS)
 
 
 def test_notebooks_execute_top_to_bottom():
     """The solution runs without error; the blank exercise runs to the end and only its tagged
     cells raise, with NotImplementedError."""
-    import jupytext
-    import nbclient
-    import nbformat
-
-    solution = jupytext.read(SOLUTION)
-    nbclient.NotebookClient(solution, timeout=60, kernel_name="python3").execute()
-    outputs = [o for c in solution.cells if c.cell_type == "code" for o in c.outputs]
-    assert not [o for o in outputs if o.output_type == "error"]
-    text = "".join(o.get("text", "") for o in outputs)
+    text = execute_solution_and_blank(SOLUTION, EXERCISE)
     assert text.count("all self-checks passed") == 7
     assert "dead units after one step with lr = 5: 18" in text  # the demo kills units
-
-    blank = nbformat.read(EXERCISE, as_version=4)
-    nbclient.NotebookClient(blank, timeout=60, kernel_name="python3").execute()
-    for cell in blank.cells:
-        if cell.cell_type != "code":
-            continue
-        errs = [o for o in cell.outputs if o.output_type == "error"]
-        if "raises-exception" in cell.metadata.get("tags", []):
-            assert errs and errs[0].ename == "NotImplementedError"
-        else:
-            assert errs == []

@@ -3,43 +3,21 @@ and a bug planted in one question costs that question's points and nothing else.
 
 from __future__ import annotations
 
-import hashlib
-from pathlib import Path
-
 import pytest
 
 from course_lib.grading.__main__ import main as cli_main
-from course_lib.grading.grade import grade_notebook
-from course_lib.grading.sandbox import Limits
+from exercise_contract import (
+    EXERCISES,
+    SOLUTIONS,
+    assert_blank_scores_zero,
+    assert_planted_bugs_cost_their_questions,
+    assert_solution_full_marks,
+    execute_solution_and_blank,
+)
 
-ROOT = Path(__file__).resolve().parents[1]
-SOLUTIONS = ROOT / "solutions"
-EXERCISES = ROOT / "exercises"
 SOLUTION = SOLUTIONS / "03_initialization.md"
 EXERCISE = EXERCISES / "03_initialization.ipynb"
 POINTS = {"q1_xavier_uniform": 2, "q2_he_normal": 2, "q3_propagate_variance": 3, "q4_preactivation_stds": 3}
-FULL = float(sum(POINTS.values()))
-
-
-def sha(path: Path) -> str:
-    return hashlib.sha256(path.read_bytes()).hexdigest()
-
-
-def grade(path: Path):
-    before = sha(path)
-    report = grade_notebook(path, solutions_dir=SOLUTIONS, limits=Limits(timeout=30.0, memory_mb=2048))
-    assert sha(path) == before, "the grader modified the submission"
-    return report
-
-
-def variant(tmp_path: Path, *edits: tuple[str, str]) -> Path:
-    text = SOLUTION.read_text(encoding="utf-8")
-    for old, new in edits:
-        assert text.count(old) == 1, f"edit target found {text.count(old)} times: {old!r}"
-        text = text.replace(old, new)
-    path = tmp_path / SOLUTION.name
-    path.write_text(text, encoding="utf-8")
-    return path
 
 
 def test_exercise_is_current():
@@ -50,20 +28,11 @@ def test_exercise_is_current():
 
 
 def test_solution_scores_full_marks_in_both_formats(tmp_path):
-    import jupytext
-
-    md = grade(SOLUTION)
-    assert md.score == md.max_score == FULL
-    assert {q.name: q.max_points for q in md.questions} == POINTS
-    nb_path = tmp_path / "03_initialization.ipynb"
-    jupytext.write(jupytext.read(SOLUTION), nb_path, fmt="ipynb")
-    assert grade(nb_path).score == FULL
+    assert_solution_full_marks(SOLUTION, POINTS, tmp_path)
 
 
 def test_blank_exercise_scores_zero():
-    report = grade(EXERCISE)
-    assert report.score == 0 and report.max_score == FULL
-    assert all("NotImplementedError" in q.message for q in report.questions)
+    assert_blank_scores_zero(EXERCISE, POINTS)
 
 
 PLANTED = {
@@ -106,35 +75,10 @@ PLANTED = {
 @pytest.mark.parametrize("bug", sorted(PLANTED))
 def test_planted_bug_loses_only_its_question(tmp_path, bug):
     question, edits = PLANTED[bug]
-    report = grade(variant(tmp_path, *edits))
-    for q in report.questions:
-        if q.name == question:
-            assert not q.passed and q.points == 0, f"{bug}: {q.message}"
-        else:
-            assert q.passed and q.points == q.max_points, f"{bug} broke {q.name}: {q.message}"
-    assert report.score == FULL - POINTS[question]
+    assert_planted_bugs_cost_their_questions(SOLUTION, tmp_path, {question: edits}, POINTS)
 
 
 def test_notebooks_execute_top_to_bottom():
     """The solution runs without error; the blank exercise runs to the end with only its
     self-check cells (tagged raises-exception) raising NotImplementedError."""
-    import jupytext
-    import nbclient
-    import nbformat
-
-    solution = jupytext.read(SOLUTION)
-    nbclient.NotebookClient(solution, timeout=60, kernel_name="python3").execute()
-    errors = [o for c in solution.cells if c.cell_type == "code" for o in c.outputs if o.output_type == "error"]
-    assert errors == []
-    text = "".join(o.get("text", "") for c in solution.cells for o in c.get("outputs", []))
-    assert text.count("all self-checks passed") == 4
-    blank = nbformat.read(EXERCISE, as_version=4)
-    nbclient.NotebookClient(blank, timeout=60, kernel_name="python3").execute()
-    for cell in blank.cells:
-        if cell.cell_type != "code":
-            continue
-        errs = [o for o in cell.outputs if o.output_type == "error"]
-        if "raises-exception" in cell.metadata.get("tags", []):
-            assert errs and errs[0].ename == "NotImplementedError"
-        else:
-            assert errs == []
+    assert execute_solution_and_blank(SOLUTION, EXERCISE).count("all self-checks passed") == 4

@@ -24,7 +24,6 @@ The package's modules: :mod:`~course_lib.data.splits` (the container), ``embedde
 """
 from __future__ import annotations
 
-from ._checks import _check_int, _check_nonneg, _check_rng, _check_seed  # noqa: F401  (kept importable)
 from .batches import iterate_minibatches, to_torch_loader
 from .download import (
     CACHE_ENV_VAR,
@@ -40,7 +39,7 @@ from .download import (
 from .embedded import DIGITS_SIZES, load_digits, load_mnist1d
 from .formats import read_cifar10_archive, read_idx
 from .real import CIFAR10, DATASETS, FASHION_MNIST, MNIST, load_cifar10, load_fashion_mnist, load_mnist
-from .splits import Splits, _standardize, _stratified_split  # noqa: F401  (helpers kept importable)
+from .splits import Splits
 from .synthetic import make_blobs, make_linearly_separable, make_moons, make_spirals, make_xor
 
 __all__ = [

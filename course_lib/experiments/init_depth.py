@@ -27,7 +27,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from course_lib.diagnostics import LayerStats, activation_stats
+from course_lib.diagnostics import activation_stats
 from course_lib.scratch import init as init_mod
 from course_lib.scratch.model import MLP
 

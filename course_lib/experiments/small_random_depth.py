@@ -20,7 +20,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from course_lib.data import load_digits
-from course_lib.diagnostics import LayerStats, activation_stats
+from course_lib.diagnostics import activation_stats
 from course_lib.scratch.model import MLP
 from course_lib.scratch.optim import SGD
 from course_lib.scratch.solver import History, Solver

@@ -1,0 +1,123 @@
+"""The grading contract every exercise set must meet, as helpers shared by the per-set tests.
+
+An exercise set ``NN_topic`` passes when: its reference solution scores full marks (MyST and
+.ipynb alike), the generated blank exercise scores 0 with "raised NotImplementedError" on every
+question, a bug planted in one question costs exactly that question's points, the grader never
+modifies a submission, and both notebooks execute top to bottom (the blank one raising only in
+its cells tagged ``raises-exception``). Each ``tests/test_grading*.py`` file names its set's
+questions, points and planted bugs and calls these helpers.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from pathlib import Path
+
+from course_lib.grading.grade import grade_notebook
+from course_lib.grading.sandbox import Limits
+
+ROOT = Path(__file__).resolve().parents[1]
+SOLUTIONS = ROOT / "solutions"
+EXERCISES = ROOT / "exercises"
+
+
+def sha(path: Path) -> str:
+    return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+def grade(path: Path, timeout: float = 20.0, memory_mb: int = 2048, **kwargs):
+    """Grade in-process and check that the submission was not modified."""
+    before = sha(path)
+    report = grade_notebook(path, solutions_dir=SOLUTIONS, limits=Limits(timeout=timeout, memory_mb=memory_mb), **kwargs)
+    assert sha(path) == before, "the grader modified the submission"
+    return report
+
+
+def by_name(report) -> dict:
+    return {q.name: q for q in report.questions}
+
+
+def plant(solution: Path, tmp_path: Path, edits, append: str = "", name: str | None = None) -> Path:
+    """A copy of ``solution`` with text replacements ``(old, new)`` (each must match exactly once)
+    and an optional extra code cell at the end, written into ``tmp_path``."""
+    text = solution.read_text(encoding="utf-8")
+    for old, new in edits:
+        assert text.count(old) == 1, f"edit target found {text.count(old)} times: {old!r}"
+        text = text.replace(old, new)
+    if append:
+        text = text.rstrip("\n") + "\n\n```{code-cell} ipython3\n" + append.strip("\n") + "\n```\n"
+    path = tmp_path / (name or solution.name)
+    path.write_text(text, encoding="utf-8")
+    return path
+
+
+def to_ipynb(md_path: Path, ipynb_path: Path) -> Path:
+    import jupytext
+
+    jupytext.write(jupytext.read(md_path), ipynb_path, fmt="ipynb")
+    return ipynb_path
+
+
+def assert_only_failing(report, failing: set[str], questions) -> None:
+    """Exactly the questions in ``failing`` scored 0; every other one scored full points."""
+    qs = by_name(report)
+    assert set(qs) == set(questions)
+    for name, q in qs.items():
+        if name in failing:
+            assert not q.passed and q.points == 0, f"{name} should fail: {q.message}"
+        else:
+            assert q.passed and q.points == q.max_points, f"{name} should pass: {q.message}"
+
+
+def assert_solution_full_marks(solution: Path, points: dict[str, float], tmp_path: Path) -> None:
+    """Full marks for the MyST solution and the same report for its .ipynb form."""
+    md = grade(solution)
+    assert md.score == md.max_score == float(sum(points.values()))
+    assert {q.name: q.max_points for q in md.questions} == points
+    assert all(q.passed for q in md.questions)
+    nb = grade(to_ipynb(solution, tmp_path / f"{solution.stem}.ipynb"))
+    assert [q.to_dict() for q in nb.questions] == [q.to_dict() for q in md.questions]
+
+
+def assert_blank_scores_zero(exercise: Path, points: dict[str, float]) -> None:
+    report = grade(exercise)
+    assert report.score == 0 and report.max_score == float(sum(points.values()))
+    for q in report.questions:
+        assert not q.passed and "raised NotImplementedError" in q.message, q.message
+
+
+def assert_planted_bugs_cost_their_questions(solution, tmp_path, edits_by_question, points) -> None:
+    """Plant the edits of several questions at once: exactly those questions lose their points."""
+    edits = [e for question_edits in edits_by_question.values() for e in question_edits]
+    report = grade(plant(solution, tmp_path, edits))
+    failing = set(edits_by_question)
+    assert_only_failing(report, failing, points)
+    assert report.score == float(sum(points.values())) - sum(points[q] for q in failing)
+
+
+def execute_solution_and_blank(solution: Path, exercise: Path) -> str:
+    """Run both notebooks top to bottom; returns the solution's printed text.
+
+    The solution must run without any error; in the blank exercise only the cells tagged
+    ``raises-exception`` may raise, and with NotImplementedError.
+    """
+    import jupytext
+    import nbclient
+    import nbformat
+
+    notebook = jupytext.read(solution)
+    nbclient.NotebookClient(notebook, timeout=60, kernel_name="python3").execute()
+    outputs = [o for c in notebook.cells if c.cell_type == "code" for o in c.outputs]
+    assert [o for o in outputs if o.output_type == "error"] == []
+
+    blank = nbformat.read(exercise, as_version=4)
+    nbclient.NotebookClient(blank, timeout=60, kernel_name="python3").execute()
+    for cell in blank.cells:
+        if cell.cell_type != "code":
+            continue
+        errors = [o for o in cell.outputs if o.output_type == "error"]
+        if "raises-exception" in cell.metadata.get("tags", []):
+            assert errors and errors[0].ename == "NotImplementedError", cell.source[:80]
+        else:
+            assert errors == [], cell.source[:80]
+    return "".join(o.get("text", "") for o in outputs)
