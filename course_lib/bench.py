@@ -123,6 +123,9 @@ def _cases(n: int, d: int, c: int, rng: np.random.Generator):
         ("Linear", f"({n},{d})x({d},{d})", scratch_linear, torch_linear),
         ("Sigmoid", f"({n},{d})", scratch_unary(activations.Sigmoid), torch_unary(torch.sigmoid)),
         ("ReLU", f"({n},{d})", scratch_unary(activations.ReLU), torch_unary(torch.relu)),
+        ("Tanh", f"({n},{d})", scratch_unary(activations.Tanh), torch_unary(torch.tanh)),
+        ("LeakyReLU", f"({n},{d})", scratch_unary(activations.LeakyReLU), torch_unary(F.leaky_relu)),
+        ("ELU", f"({n},{d})", scratch_unary(activations.ELU), torch_unary(F.elu)),
         ("SoftmaxCrossEntropy", f"({n},{c})", scratch_ce, torch_ce),
         ("MulticlassSVM", f"({n},{c})", scratch_svm, torch_svm),
     ]

@@ -7,7 +7,9 @@ from course_lib import bench
 
 def test_bench_reports_every_op_with_positive_times():
     rows = bench.run(n=16, d=8, c=4, repeats=1, number=1)
-    assert [r.op for r in rows] == ["Linear", "Sigmoid", "ReLU", "SoftmaxCrossEntropy", "MulticlassSVM"]
+    assert [r.op for r in rows] == [
+        "Linear", "Sigmoid", "ReLU", "Tanh", "LeakyReLU", "ELU", "SoftmaxCrossEntropy", "MulticlassSVM"
+    ]
     for r in rows:
         assert r.scratch_s > 0 and r.torch_s > 0
         assert math.isfinite(r.ratio)
