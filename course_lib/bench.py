@@ -149,12 +149,12 @@ def run(n: int = 512, d: int = 512, c: int = 10, repeats: int = 7, number: int =
 
 
 def format_table(rows: list[BenchRow]) -> str:
-    header = f"{'op':<22}{'shape':<20}{'scratch ms':>12}{'torch ms':>12}{'ratio':>8}  budget"
+    header = f"{'op':<20}{'shape':<20}{'scratch ms':>11}{'torch ms':>10}{'ratio':>7}  budget"
     lines = [header, "-" * len(header)]
     for r in rows:
         mark = "ok" if r.within_budget else "OVER"
         lines.append(
-            f"{r.op:<22}{r.shape:<20}{r.scratch_s * 1e3:>12.3f}{r.torch_s * 1e3:>12.3f}{r.ratio:>8.2f}  <= {r.budget:g} {mark}"
+            f"{r.op:<20}{r.shape:<20}{r.scratch_s * 1e3:>11.3f}{r.torch_s * 1e3:>10.3f}{r.ratio:>7.2f}  {mark} (<= {r.budget:g})"
         )
     return "\n".join(lines)
 
