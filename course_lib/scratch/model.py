@@ -12,11 +12,11 @@ from typing import Any, Callable
 import numpy as np
 
 from course_lib.scratch import init as init_mod
-from course_lib.scratch.activations import get_activation
+from course_lib.scratch.activations import ACTIVATIONS, get_activation
 from course_lib.scratch.linear import Linear
 from course_lib.scratch.losses import MulticlassSVM, SoftmaxCrossEntropy, check_labels
 
-__all__ = ["MLP", "Trace", "LOSSES", "DEFAULT_WEIGHT_SCALE"]
+__all__ = ["MLP", "Trace", "LOSSES", "DEFAULT_WEIGHT_SCALE", "check_mlp_args"]
 
 LOSSES: dict[str, type] = {"softmax": SoftmaxCrossEntropy, "svm": MulticlassSVM}
 """Loss ops by name, for ``MLP(loss=...)``."""
@@ -60,6 +60,38 @@ def _check_bias(bias: Any) -> float:
     if isinstance(bias, bool) or not isinstance(bias, (int, float, np.integer, np.floating)) or not np.isfinite(bias):
         raise ValueError(f"MLP: bias must be None or a finite number, got {bias!r}")
     return float(bias)
+
+
+def check_mlp_args(dims, activation, loss, weight_scale, reg, init, bias, *, activations, losses, initializers):
+    """Validate an MLP's constructor arguments; shared by :class:`MLP` and its torch twin.
+
+    ``activations``, ``losses`` and ``initializers`` are the names each side knows. Returns
+    ``(dims, scale, bias_value)``: the layer sizes as ints, the std of the small-random start
+    (used when ``init`` is None or ``"small_random"``) and the starting value of every bias.
+    """
+    dims = list(dims)
+    if len(dims) < 2:
+        raise ValueError(f"MLP: dims needs at least [D_in, C], got {dims}")
+    for d in dims:
+        if isinstance(d, bool) or not isinstance(d, (int, np.integer)) or d < 1:
+            raise ValueError(f"MLP: every entry of dims must be a positive integer, got {dims}")
+    if not isinstance(activation, str) or activation.lower() not in activations:
+        raise ValueError(f"unknown activation {activation!r}; choose one of {sorted(activations)}")
+    if loss not in losses:
+        raise ValueError(f"MLP: unknown loss {loss!r}; choose one of {sorted(losses)}")
+    if not reg >= 0:
+        raise ValueError(f"MLP: reg must be >= 0, got {reg}")
+    scale = DEFAULT_WEIGHT_SCALE if weight_scale is None else weight_scale
+    if not (np.isfinite(scale) and scale >= 0):
+        raise ValueError(f"MLP: weight_scale must be a finite number >= 0, got {weight_scale}")
+    if not (init is None or init == "small_random"):
+        if weight_scale is not None:
+            raise ValueError(f"MLP: weight_scale applies only to init=None or 'small_random', not to init={init!r}")
+        if isinstance(init, str) and init not in initializers:
+            raise ValueError(f"unknown initializer {init!r}; choose one of {sorted(initializers)}")
+        if not isinstance(init, str) and not callable(init):
+            raise ValueError(f"MLP: init must be None, a name in {sorted(initializers)} or a callable, got {init!r}")
+    return [int(d) for d in dims], float(scale), _check_bias(bias)
 
 
 class MLP:
@@ -121,37 +153,20 @@ class MLP:
         init: str | Callable[..., np.ndarray] | None = None,
         bias: float | None = None,
     ):
-        dims = list(dims)
-        if len(dims) < 2:
-            raise ValueError(f"MLP: dims needs at least [D_in, C], got {dims}")
-        for d in dims:
-            if isinstance(d, bool) or not isinstance(d, (int, np.integer)) or d < 1:
-                raise ValueError(f"MLP: every entry of dims must be a positive integer, got {dims}")
-        if loss not in LOSSES:
-            raise ValueError(f"MLP: unknown loss {loss!r}; choose one of {sorted(LOSSES)}")
-        if not reg >= 0:
-            raise ValueError(f"MLP: reg must be >= 0, got {reg}")
-        scale = DEFAULT_WEIGHT_SCALE if weight_scale is None else weight_scale
-        if not (np.isfinite(scale) and scale >= 0):
-            raise ValueError(f"MLP: weight_scale must be a finite number >= 0, got {weight_scale}")
+        self.dims, scale, bias_value = check_mlp_args(
+            dims, activation, loss, weight_scale, reg, init, bias,
+            activations=ACTIVATIONS, losses=LOSSES, initializers=init_mod.INITIALIZERS,
+        )
         if init is None or init == "small_random":
             draw = lambda g, fan_in, fan_out: init_mod.small_random(g, fan_in, fan_out, std=scale)  # noqa: E731
-        elif weight_scale is not None:
-            raise ValueError(f"MLP: weight_scale applies only to init=None or 'small_random', not to init={init!r}")
-        elif isinstance(init, str):
-            draw = init_mod.get_initializer(init)
-        elif callable(init):
-            draw = init
         else:
-            raise ValueError(f"MLP: init must be None, a name in {sorted(init_mod.INITIALIZERS)} or a callable, got {init!r}")
-        bias_value = _check_bias(bias)
-        self.dims = [int(d) for d in dims]
+            draw = init_mod.get_initializer(init) if isinstance(init, str) else init
         self.activation = activation
         self.act = get_activation(activation)
         self.loss_name = loss
         self.loss_op = LOSSES[loss]
         self.reg = float(reg)
-        self.weight_scale = float(scale)
+        self.weight_scale = scale
         self.init = init
         self.bias = bias_value
         gen = np.random.default_rng(rng)

@@ -8,7 +8,7 @@ import numpy as np
 import torch
 from torch import nn
 
-from course_lib.scratch.model import DEFAULT_WEIGHT_SCALE, Trace, _check_bias
+from course_lib.scratch.model import Trace, check_mlp_args
 from course_lib.torch_impl.activations import ACTIVATIONS
 from course_lib.torch_impl.init import INITIALIZERS, small_random
 from course_lib.torch_impl.linear import linear
@@ -73,41 +73,20 @@ class MLP(nn.Module):
         dtype: torch.dtype = torch.float64,
     ):
         super().__init__()
-        dims = list(dims)
-        if len(dims) < 2:
-            raise ValueError(f"MLP: dims needs at least [D_in, C], got {dims}")
-        for d in dims:
-            if isinstance(d, bool) or not isinstance(d, (int, np.integer)) or d < 1:
-                raise ValueError(f"MLP: every entry of dims must be a positive integer, got {dims}")
-        if activation.lower() not in ACTIVATIONS:
-            raise ValueError(f"unknown activation {activation!r}; choose one of {sorted(ACTIVATIONS)}")
-        if loss not in LOSSES:
-            raise ValueError(f"MLP: unknown loss {loss!r}; choose one of {sorted(LOSSES)}")
-        if not reg >= 0:
-            raise ValueError(f"MLP: reg must be >= 0, got {reg}")
-        scale = DEFAULT_WEIGHT_SCALE if weight_scale is None else weight_scale
-        if not (np.isfinite(scale) and scale >= 0):
-            raise ValueError(f"MLP: weight_scale must be a finite number >= 0, got {weight_scale}")
+        self.dims, scale, bias_value = check_mlp_args(
+            dims, activation, loss, weight_scale, reg, init, bias,
+            activations=ACTIVATIONS, losses=LOSSES, initializers=INITIALIZERS,
+        )
         if init is None or init == "small_random":
             fill = lambda t, generator: small_random(t, std=scale, generator=generator)  # noqa: E731
-        elif weight_scale is not None:
-            raise ValueError(f"MLP: weight_scale applies only to init=None or 'small_random', not to init={init!r}")
-        elif isinstance(init, str):
-            if init not in INITIALIZERS:
-                raise ValueError(f"unknown initializer {init!r}; choose one of {sorted(INITIALIZERS)}")
-            fill = INITIALIZERS[init]
-        elif callable(init):
-            fill = init
         else:
-            raise ValueError(f"MLP: init must be None, a name in {sorted(INITIALIZERS)} or a callable, got {init!r}")
-        bias_value = _check_bias(bias)
-        self.dims = [int(d) for d in dims]
+            fill = INITIALIZERS[init] if isinstance(init, str) else init
         self.activation = activation
         self.act = ACTIVATIONS[activation.lower()]
         self.loss_name = loss
         self.loss_fn = LOSSES[loss]
         self.reg = float(reg)
-        self.weight_scale = float(scale)
+        self.weight_scale = scale
         self.init = init
         self.bias = bias_value
         gen = _generator(rng)
