@@ -121,3 +121,22 @@ def execute_solution_and_blank(solution: Path, exercise: Path) -> str:
         else:
             assert errors == [], cell.source[:80]
     return "".join(o.get("text", "") for o in outputs)
+
+
+def group_bugs(bugs: dict, groups: list[list[str]], questions) -> list[dict[str, list]]:
+    """Check a set's planted bugs and group them for planting together.
+
+    ``bugs`` maps a bug's name to ``(question, old, new)``; ``groups`` lists bug names planted in
+    one submission. Every bug must be in exactly one group, no group may hold two bugs of one
+    question (a question is graded on its own function only), and every question must have at
+    least one bug. Returns, per group, ``{question: [(old, new), ...]}``.
+    """
+    planted = [b for group in groups for b in group]
+    assert sorted(planted) == sorted(bugs), "every bug must be planted exactly once"
+    grouped = []
+    for group in groups:
+        qs = [bugs[b][0] for b in group]
+        assert len(set(qs)) == len(qs), f"two bugs of one question in a group: {group}"
+        grouped.append({bugs[b][0]: [bugs[b][1:]] for b in group})
+    assert {q for q, *_ in bugs.values()} == set(questions), "every question needs a planted bug"
+    return grouped

@@ -19,6 +19,7 @@ from exercise_contract import (
     assert_planted_bugs_cost_their_questions,
     assert_solution_full_marks,
     execute_solution_and_blank,
+    group_bugs,
 )
 
 SOLUTION = SOLUTIONS / "02_activations.md"
@@ -74,12 +75,7 @@ GROUPS = [
 
 
 def test_groups_cover_every_bug_once_and_never_two_in_one_question():
-    planted = [b for group in GROUPS for b in group]
-    assert sorted(planted) == sorted(BUGS)
-    for group in GROUPS:
-        questions = [BUGS[b][0] for b in group]
-        assert len(set(questions)) == len(questions)
-    assert {BUGS[b][0] for b in BUGS} == set(QUESTIONS)  # every question has at least one planted bug
+    assert len(group_bugs(BUGS, GROUPS, QUESTIONS)) == len(GROUPS)
 
 
 def test_solution_scores_full_marks_in_both_formats(tmp_path):
@@ -102,10 +98,7 @@ def test_exercise_hides_the_solutions():
 
 @pytest.mark.parametrize("group", range(len(GROUPS)))
 def test_planted_bugs_lose_exactly_their_questions(tmp_path, group):
-    edits = {}
-    for bug in GROUPS[group]:
-        question, old, new = BUGS[bug]
-        edits.setdefault(question, []).append((old, new))
+    edits = group_bugs(BUGS, GROUPS, QUESTIONS)[group]
     assert_planted_bugs_cost_their_questions(SOLUTION, tmp_path, edits, QUESTIONS)
 
 
