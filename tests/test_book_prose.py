@@ -1,0 +1,139 @@
+"""The book's prose holds no number that a computation produced: such numbers are glued.
+
+A chapter is built on whichever machine runs ``make book``; a measured value (an accuracy, a ratio,
+a standard deviation) differs in its last digits from one CPU to the next. So the prose takes every
+computed number from the computation with myst-nb's ``glue`` (``{glue:text}`name:.0%```), and the
+text agrees with the figures wherever the book is built.
+
+This test reads each chapter's prose (outside code cells, code, directives' bodies of code, glue and
+citation roles) and flags every number written as a decimal, a percentage, a power of ten in
+scientific notation, or a multiplier such as ``134x``. What may stay literal is mathematics (``ln 10
+= 2.3026``, ``2^-15``), a hyperparameter of a protocol, or a quotation of a paper: each of those is
+listed in ``ALLOWED`` with the chapter it belongs to, so that the list is a reviewed record.
+"""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import pytest
+
+BOOK = Path(__file__).resolve().parent.parent / "book"
+CHAPTERS = sorted(p.name for p in BOOK.glob("[0-9][0-9]_*.md"))
+
+# Numbers a chapter may write literally (mathematics, protocol settings, quotations of papers),
+# as the exact text that appears in the prose. Keep each entry justified by its comment.
+ALLOWED: dict[str, set[str]] = {}
+
+# A computed-looking number: a decimal (0.73, 1.5), a percentage (73%, 73 %), scientific notation
+# (1e-4, 3.1e-5, 10^{-4} is mathematics and lives in $...$), or a multiplier (134x, 2.5×).
+NUMBER = re.compile(
+    r"(?<![\w.\-])"
+    r"(?:"
+    r"\d+(?:\.\d+)?\s?%"  # percentage
+    r"|\d+(?:\.\d+)?[eE][-+]?\d+"  # scientific notation
+    r"|\d+(?:\.\d+)?\s?[x×](?![\w])"  # multiplier
+    r"|\d*\.\d+"  # decimal
+    r")"
+)
+
+
+def prose_of(text: str) -> str:
+    """The chapter's prose: markdown text outside code, directives holding code, math and roles."""
+    # front matter
+    text = re.sub(r"\A---\n.*?\n---\n", "", text, flags=re.S)
+    # fenced blocks: code cells, literalincludes, plain code (any number of backticks or colons)
+    lines, out, fence = text.splitlines(), [], None
+    for line in lines:
+        stripped = line.strip()
+        if fence is None:
+            m = re.match(r"^(`{3,}|~{3,})(.*)$", stripped)
+            if m:
+                info = m.group(2).strip()
+                # a fence that opens a container of prose (tab-set, admonition, figure...) stays prose
+                if re.match(r"^\{(tab-set|tab-item|admonition|note|warning|tip|important|hint|dropdown|figure|glossary|seealso|caution|attention|danger|error)\}", info):
+                    out.append("")
+                    continue
+                fence = m.group(1)
+                out.append("")
+                continue
+            out.append(line)
+        else:
+            if stripped == fence or (stripped.startswith(fence[0] * len(fence)) and set(stripped) == {fence[0]}):
+                fence = None
+            out.append("")
+    text = "\n".join(out)
+    # directive options (":name: fig-x", ":width: 80%", ":pyobject: X")
+    text = re.sub(r"(?m)^\s*:[\w-]+:.*$", "", text)
+    # display math, inline math, inline code, roles ({glue:text}`x:.0%`, {cite:p}`key`), links' targets
+    text = re.sub(r"\$\$.*?\$\$", " ", text, flags=re.S)
+    text = re.sub(r"\\begin\{(\w+\*?)\}.*?\\end\{\1\}", " ", text, flags=re.S)
+    text = re.sub(r"\$[^$\n]+\$", " ", text)
+    text = re.sub(r"\{[\w:-]+\}`[^`]*`", " ", text)
+    text = re.sub(r"``[^`]*``|`[^`\n]*`", " ", text)
+    text = re.sub(r"\]\([^)]*\)", "]", text)
+    text = re.sub(r"<!--.*?-->", " ", text, flags=re.S)
+    return text
+
+
+def literal_numbers(chapter: str) -> list[tuple[int, str, str]]:
+    """(line number, number, line) for every computed-looking number left in the prose."""
+    prose = prose_of((BOOK / chapter).read_text())
+    allowed = ALLOWED.get(chapter, set())
+    hits = []
+    for i, line in enumerate(prose.splitlines(), start=1):
+        for m in NUMBER.finditer(line):
+            if m.group(0).strip() not in allowed:
+                hits.append((i, m.group(0), line.strip()))
+    return hits
+
+
+def test_the_prose_parser_finds_numbers_and_skips_code_math_and_glue():
+    """A control: the check finds what it must and ignores what it must."""
+    sample = (
+        "The net reaches 73% and a ratio of 0.56; noise grows 134x, to 3.1e-5.\n"
+        "$\\ln 10 = 2.3026$ and {glue:text}`acc:.1%` and `lr=0.1`.\n"
+        "```{code-cell} ipython3\nprint(0.25)\n```\n"
+        ":::{admonition} Recap\nAbout 45% of units.\n:::\n"
+    )
+    prose = prose_of(sample)
+    found = [m.group(0).strip() for m in NUMBER.finditer(prose)]
+    assert found == ["73%", "0.56", "134x", "3.1e-5", "45%"]
+
+
+@pytest.mark.parametrize("chapter", CHAPTERS)
+def test_computed_numbers_in_the_prose_are_glued(chapter):
+    hits = literal_numbers(chapter)
+    report = "\n".join(f"  {chapter}: {num!r} in: {line[:120]}" for _, num, line in hits)
+    assert not hits, (
+        f"{len(hits)} literal number(s) in the prose of {chapter}; glue computed values "
+        f"({{glue:text}}`name:fmt`) or list mathematics/quotations in ALLOWED:\n{report}"
+    )
+
+
+GLUE_ROLE = re.compile(r"\{glue(?::(?:text|any|md|math|figure))?\}`([^`:]+)(?::[^`]*)?`")
+GLUE_DIRECTIVE = re.compile(r"(?m)^[`:]{3,}\{glue(?::\w+)?\}\s+(\S+)")
+GLUE_CALL = re.compile(r"""\bglue\(\s*(?:f?["'])([^"']+)["']""")
+
+
+def glue_keys(chapter: str) -> tuple[set[str], set[str]]:
+    """(keys the prose uses, keys the code cells glue) of one chapter."""
+    text = (BOOK / chapter).read_text()
+    used = set(GLUE_ROLE.findall(text)) | set(GLUE_DIRECTIVE.findall(text))
+    defined = set(GLUE_CALL.findall(text))
+    return used, defined
+
+
+def test_glue_key_parser():
+    text = "{glue:text}`acc:.1%` and {glue}`n` ```{glue:figure} fig\n```\nglue(\"acc\", 0.5, display=False)"
+    assert set(GLUE_ROLE.findall(text)) == {"acc", "n"}
+    assert GLUE_CALL.findall(text) == ["acc"]
+
+
+@pytest.mark.parametrize("chapter", CHAPTERS)
+def test_every_glued_name_in_the_prose_is_computed_in_the_chapter(chapter):
+    used, defined = glue_keys(chapter)
+    dynamic = any("{" in key for key in defined)  # glue(f"acc_{k}", ...) in a loop
+    missing = {k for k in used - defined if not dynamic}
+    assert not missing, f"{chapter} uses glue names that no code cell defines: {sorted(missing)}"
