@@ -2,7 +2,8 @@
 #   make book   create the environment (Python, npm, Debian parts) and build the book into _build/html
 #   make test   the same set-up, then every test: unit, parity, gradient checks, properties, experiments,
 #               grading, the notebooks (nbval), the book build with warnings as errors, and the built
-#               HTML in headless Chromium
+#               HTML in headless Chromium; then the suite again under simulated machines
+#               (tools/test_profiles.py: other BLAS kernels, instruction sets and thread counts)
 # Everything else is a step of those two. Python 3.11 is required (python3.11, else python3).
 
 SHELL := /bin/bash
@@ -16,7 +17,7 @@ export TQDM_DISABLE ?=
 export PYTHONHASHSEED := 0
 export MPLBACKEND := Agg
 
-.PHONY: book test env web chromium notebooks exercises lab clean help
+.PHONY: book test test-profiles env web chromium notebooks exercises lab clean help
 
 help:
 	@echo "make book   build the book into _build/html (installs what it needs)"
@@ -69,7 +70,12 @@ test: env web chromium
 	$(MAKE) --no-print-directory notebooks; \
 	TQDM_DISABLE=1 $(PY) -m pytest -n 2 --dist loadfile -p no:cacheprovider \
 	  tests _build/nbval --nbval-lax --nbval-current-env --nbval-cell-timeout=300; \
+	TQDM_DISABLE=1 $(PY) tools/test_profiles.py; \
 	echo "tests finished in $$(( $$(date +%s) - start )) s"
+
+# The suite under the simulated machines alone (make test runs them too).
+test-profiles: env
+	TQDM_DISABLE=1 $(PY) tools/test_profiles.py
 
 # JupyterLab for learners; jupytext lets it open the MyST chapters as notebooks.
 lab: env
