@@ -4,13 +4,17 @@ An exercise set ``NN_topic`` passes when: its reference solution scores full mar
 .ipynb alike), the generated blank exercise scores 0 with "raised NotImplementedError" on every
 question, a bug planted in one question costs exactly that question's points, the grader never
 modifies a submission, and both notebooks execute top to bottom (the blank one raising only in
-its cells tagged ``raises-exception``). Each ``tests/test_grading*.py`` file names its set's
-questions, points and planted bugs and calls these helpers.
+its cells tagged ``raises-exception``). Among the planted bugs, at least one returns the right
+numbers in the wrong shape (a ``keepdims=True`` axis, a flattened array): it too costs exactly
+its question, with a message that names both shapes (``check_shape_bugs``). Each
+``tests/test_grading*.py`` file names its set's questions, points and planted bugs and calls
+these helpers.
 """
 
 from __future__ import annotations
 
 import hashlib
+import re
 from pathlib import Path
 
 from course_lib.grading.grade import grade_notebook
@@ -86,13 +90,38 @@ def assert_blank_scores_zero(exercise: Path, points: dict[str, float]) -> None:
         assert not q.passed and "raised NotImplementedError" in q.message, q.message
 
 
-def assert_planted_bugs_cost_their_questions(solution, tmp_path, edits_by_question, points) -> None:
-    """Plant the edits of several questions at once: exactly those questions lose their points."""
+def assert_planted_bugs_cost_their_questions(solution, tmp_path, edits_by_question, points, messages=None) -> None:
+    """Plant the edits of several questions at once: exactly those questions lose their points.
+
+    ``messages`` maps a question to words its message must contain (e.g. the shapes of a
+    shape bug). A planted bug is the submission's fault, never an internal grader error.
+    """
     edits = [e for question_edits in edits_by_question.values() for e in question_edits]
     report = grade(plant(solution, tmp_path, edits))
     failing = set(edits_by_question)
     assert_only_failing(report, failing, points)
     assert report.score == float(sum(points.values())) - sum(points[q] for q in failing)
+    assert not report.internal_error, report.notes
+    for question, words in (messages or {}).items():
+        assert words in by_name(report)[question].message, by_name(report)[question].message
+
+
+SHAPE_MESSAGE = re.compile(r"has shape \([\d, ]*\), expected \([\d, ]*\)")
+"""What the message of a shape bug must say: the shape returned and the shape expected."""
+
+
+def check_shape_bugs(shape_bugs: dict[str, str], bugs) -> None:
+    """A set's shape bugs: at least one, each one of its planted ``bugs``, and each expected
+    message (the words the grader's message must contain) naming both shapes."""
+    assert shape_bugs, "plant a bug that returns the right numbers in the wrong shape"
+    for bug, words in shape_bugs.items():
+        assert bug in bugs, f"shape bug {bug!r} is not planted"
+        assert SHAPE_MESSAGE.search(words), f"the message of {bug!r} must name both shapes: {words!r}"
+
+
+def shape_messages(group: list[str], bugs: dict, shape_bugs: dict[str, str]) -> dict[str, str]:
+    """``{question: words}`` for the shape bugs of one group of ``bugs`` (name -> (question, ...))."""
+    return {bugs[b][0]: shape_bugs[b] for b in group if b in shape_bugs}
 
 
 def execute_solution_and_blank(solution: Path, exercise: Path) -> str:

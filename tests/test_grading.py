@@ -11,16 +11,18 @@ import json
 import subprocess
 import sys
 from pathlib import Path
+from types import SimpleNamespace
 
 import pytest
 
 from course_lib.grading import markers
 from course_lib.grading.__main__ import main as cli_main
 from course_lib.grading.assign import AssignError, assign, build_exercise
+from course_lib.grading.report import format_table
 
 from exercise_contract import EXERCISES, ROOT, SOLUTIONS, by_name, execute_solution_and_blank, grade, plant, sha, to_ipynb
 from exercise_contract import assert_blank_scores_zero, assert_only_failing as _assert_only_failing
-from exercise_contract import assert_solution_full_marks
+from exercise_contract import assert_solution_full_marks, check_shape_bugs
 
 SOLUTION = SOLUTIONS / "01_backprop.md"
 EXERCISE = EXERCISES / "01_backprop.ipynb"
@@ -213,6 +215,11 @@ PLANTED = {
         [("db = dout.sum(axis=0)", "db = dout.mean(axis=0)")],
         "`db` differs",
     ),
+    "linear db keeps the summed axis (keepdims=True)": (
+        "q3_linear_backward",
+        [("db = dout.sum(axis=0)", "db = dout.sum(axis=0, keepdims=True)")],
+        "`db` has shape (1, 3), expected (3,)",
+    ),
     "forward differences": (
         "q4_numerical_gradient",
         [("        x[index] = original - h\n", "        x[index] = original\n"), ("/ (2 * h)", "/ h")],
@@ -239,6 +246,14 @@ PLANTED = {
 }
 
 
+# The right numbers in the wrong shape (their PLANTED message names both shapes).
+SHAPE_BUGS = ("linear db keeps the summed axis (keepdims=True)",)
+
+
+def test_a_shape_bug_is_planted():
+    check_shape_bugs({bug: PLANTED[bug][2] for bug in SHAPE_BUGS}, PLANTED)
+
+
 @pytest.mark.parametrize("bug", sorted(PLANTED))
 def test_planted_bug_loses_only_its_question(tmp_path, bug):
     question, edits, message = PLANTED[bug]
@@ -246,6 +261,7 @@ def test_planted_bug_loses_only_its_question(tmp_path, bug):
     assert_only_failing(report, {question})
     assert message in by_name(report)[question].message
     assert report.score == FULL - report.questions[QUESTIONS.index(question)].max_points
+    assert by_name(report)[question].error is None and not report.internal_error  # the submission's fault
 
 
 def test_planted_bug_same_grade_in_ipynb_form(tmp_path):
@@ -264,6 +280,7 @@ def test_infinite_loop_in_a_function_times_out_that_question_only(tmp_path):
     assert_only_failing(report, {"q3_linear_backward"})
     msg = by_name(report)["q3_linear_backward"].message
     assert msg.startswith("timed out after 2s while running `linear_backward`"), msg
+    assert not report.internal_error  # a submission's fault, not the grader's
 
 
 def test_infinite_loop_at_top_level_is_skipped(tmp_path):
@@ -530,15 +547,19 @@ def test_cli_json_report_schema_and_exit_codes(tmp_path):
     assert proc.returncode == 0, proc.stderr
     assert "total" in proc.stdout and "0/10" in proc.stdout
     data = json.loads(out.read_text())
-    assert set(data) == {"notebook", "score", "max_score", "questions"}
+    # The design's keys, plus error, notes and isolation.
+    assert set(data) == {"notebook", "score", "max_score", "questions", "error", "notes", "isolation"}
     assert data["notebook"].endswith("01_backprop.ipynb")
     assert isinstance(data["score"], float) and data["max_score"] == FULL
+    assert data["error"] is None and data["notes"] == []
     for q in data["questions"]:
-        assert set(q) == {"name", "points", "max_points", "passed", "message"}
+        assert set(q) == {"name", "points", "max_points", "passed", "message", "error"}
         assert isinstance(q["name"], str) and isinstance(q["message"], str)
         assert isinstance(q["points"], float) and isinstance(q["max_points"], float)
-        assert isinstance(q["passed"], bool)
+        assert isinstance(q["passed"], bool) and q["error"] is None
     assert [q["name"] for q in data["questions"]] == QUESTIONS
+    assert_isolation_entry(data["isolation"])
+    assert "isolation: " in proc.stdout and "timeout 30s" in proc.stdout
 
     missing = run_cli("grade", tmp_path / "nope.ipynb")
     assert missing.returncode != 0 and "no such file" in missing.stderr
@@ -546,6 +567,139 @@ def test_cli_json_report_schema_and_exit_codes(tmp_path):
     stranger.write_text(json.dumps({"cells": [], "metadata": {}, "nbformat": 4, "nbformat_minor": 5}))
     unknown = run_cli("grade", stranger)
     assert unknown.returncode != 0 and "cannot tell which exercise set" in unknown.stderr + unknown.stdout
+
+
+def assert_isolation_entry(iso: dict, timeout: float = 30.0, memory_mb: float = 2048.0):
+    """The report's ``isolation`` entry, as documented in ``course_lib/grading/sandbox.py``."""
+    assert set(iso) == {
+        "landlock", "landlock_abi", "audit_hook", "rlimits", "memory_mb", "timeout_s", "workdir", "writes", "network"
+    }
+    assert isinstance(iso["landlock_abi"], int) and iso["landlock"] == (iso["landlock_abi"] > 0)
+    assert iso["audit_hook"] is True and iso["workdir"] == "temporary"
+    assert iso["rlimits"] == {"memory": True, "cpu": True, "file_size": True, "core_dumps": True}
+    assert iso["memory_mb"] == memory_mb and iso["timeout_s"] == timeout
+    assert iso["writes"] == ("blocked by Landlock" if iso["landlock"] else "blocked by the audit hook only")
+    assert iso["network"] == ("blocked by Landlock" if iso["landlock_abi"] >= 4 else "blocked by the audit hook only")
+
+
+def test_isolation_is_what_the_sandbox_reports(tmp_path, monkeypatch):
+    """The entry records the limits really in force, read back in the sandbox: a limit that was
+    asked for but not applied shows as such."""
+    import resource
+
+    from course_lib.grading import sandbox
+
+    report = grade(SOLUTION, timeout=12, memory_mb=1536)
+    assert_isolation_entry(report.isolation, timeout=12.0, memory_mb=1536.0)
+    if resource.getrlimit(resource.RLIMIT_AS)[0] != resource.RLIM_INFINITY:
+        pytest.skip("this process already has an address-space limit")
+    monkeypatch.setattr(sandbox, "_preexec", lambda limits: (lambda: None))  # set no limit at all
+    bare = grade(variant(tmp_path, name="01_backprop-bare.md"))
+    assert bare.score == FULL
+    assert bare.isolation["rlimits"]["memory"] is False and bare.isolation["memory_mb"] is None
+    assert "rlimits NOT set: memory" in format_table(bare)
+
+
+def test_isolation_entry_names_the_weaker_layers():
+    from course_lib.grading.sandbox import Isolation, isolation_entry
+
+    requested = {"memory": 100, "cpu": 10, "file_size": 50, "core_dumps": 0}
+    record = {"landlock_abi": 3, "audit_hook": True, "in_workdir": True,
+              "rlimits": {"memory": 100, "cpu": 10, "file_size": 50, "core_dumps": 0}}
+    old_kernel = isolation_entry(Isolation.from_record(record, requested), 5.0)
+    assert old_kernel["writes"] == "blocked by Landlock"
+    assert old_kernel["network"] == "blocked by the audit hook only"  # Landlock blocks TCP from ABI 4
+    none = dict(record, landlock_abi=0, rlimits={"memory": None, "cpu": 20, "file_size": 50, "core_dumps": 0})
+    weakest = Isolation.weakest([Isolation.from_record(record, requested), Isolation.from_record(none, requested)])
+    entry = isolation_entry(weakest, 5.0)
+    assert entry["landlock"] is False and entry["writes"] == entry["network"] == "blocked by the audit hook only"
+    assert entry["rlimits"] == {"memory": False, "cpu": False, "file_size": True, "core_dumps": True}
+    assert Isolation.from_record({"kind": "sandbox"}, requested) is None  # malformed: nothing claimed
+    assert isolation_entry(None, 5.0) is None
+
+
+# -- internal grader errors -------------------------------------------------------------------------
+
+
+def broken_checks(tmp_path: Path, old: str, new: str) -> Path:
+    """A copy of the course's checks files with one edit in 01_backprop.py."""
+    from course_lib.grading.spec import CHECKS_DIR
+
+    folder = tmp_path / "checks"
+    folder.mkdir()
+    for path in CHECKS_DIR.glob("*.py"):
+        text = path.read_text(encoding="utf-8")
+        if path.name == "01_backprop.py":
+            assert text.count(old) == 1
+            text = text.replace(old, new)
+        (folder / path.name).write_text(text, encoding="utf-8")
+    return folder
+
+
+def test_a_broken_check_is_an_internal_error_of_its_question_only(tmp_path):
+    checks = broken_checks(
+        tmp_path,
+        "def _linear_cases():\n",
+        "def _linear_cases():\n    raise ValueError('a bug in the checks file')\n",
+    )
+    out, csv_path = tmp_path / "r.json", tmp_path / "r.csv"
+    rc = cli_main(["grade", str(SOLUTION), "--checks", str(checks), "--json", str(out), "--csv", str(csv_path)])
+    assert rc == 3
+    data = json.loads(out.read_text())
+    assert data["error"] == "internal"
+    qs = {q["name"]: q for q in data["questions"]}
+    broken = qs.pop("q3_linear_backward")
+    assert broken["error"] == "internal" and broken["points"] == 0.0 and not broken["passed"]
+    assert broken["message"].startswith("internal grader error: the checks of `linear_backward` could not be prepared")
+    assert "could not read" not in broken["message"]
+    assert all(q["passed"] and q["error"] is None for q in qs.values())  # the others are graded as usual
+    assert any("Traceback" in n and "ValueError: a bug in the checks file" in n for n in data["notes"])
+    assert "internal grader error" in csv_path.read_text()
+
+
+def test_an_unloadable_checks_file_is_an_internal_error(tmp_path):
+    checks = broken_checks(tmp_path, "QUESTIONS = [\n", "QUESTIONS = [[\n")
+    out = tmp_path / "r.json"
+    assert cli_main(["grade", str(SOLUTION), "--checks", str(checks), "--json", str(out)]) == 3
+    data = json.loads(out.read_text())
+    assert data["error"] == "internal" and data["questions"] == [] and data["isolation"] is None
+    assert "could not be loaded" in data["notes"][0] and "SyntaxError" in "".join(data["notes"])
+
+
+def test_an_exception_while_comparing_is_an_internal_error(tmp_path, monkeypatch):
+    """A bug in the comparison (injected here) is the grader's: named as such, exit code 3."""
+    from course_lib.grading import grade as grade_module
+
+    real_compare = grade_module.compare
+
+    def broken_compare(expected, actual, name, **kwargs):
+        if "`svm_loss`" in name:
+            raise ZeroDivisionError("injected")
+        return real_compare(expected, actual, name, **kwargs)
+
+    monkeypatch.setattr(grade_module, "compare", broken_compare)
+    report = grade(SOLUTION)
+    assert_only_failing(report, {"q2_svm_loss"})
+    q2 = by_name(report)["q2_svm_loss"]
+    assert q2.error == "internal" and report.internal_error
+    assert q2.message.startswith("internal grader error: judging `svm_loss` raised ZeroDivisionError: injected")
+    assert any("Traceback" in n and "broken_compare" in n for n in report.notes)
+    assert "INTERNAL GRADER ERROR" in format_table(report)
+    assert cli_main(["grade", str(SOLUTION), "--quiet"]) == 3
+
+
+def test_results_that_cannot_be_decoded_are_an_internal_error(monkeypatch):
+    from course_lib.grading import codec
+    from course_lib.grading import grade as grade_module
+
+    def undecodable(obj, **kwargs):
+        raise codec.CodecError("injected")
+
+    # Only the grader's decoding of results is broken (not the loading of the reference).
+    monkeypatch.setattr(grade_module, "codec", SimpleNamespace(decode=undecodable, CodecError=codec.CodecError))
+    report = grade(SOLUTION)
+    assert report.score == 0 and all(q.error == "internal" for q in report.questions)
+    assert all("CodecError: injected" in q.message for q in report.questions)
 
 
 def test_sandbox_cannot_kill_the_grader(tmp_path):

@@ -18,8 +18,10 @@ from exercise_contract import (
     assert_blank_scores_zero,
     assert_planted_bugs_cost_their_questions,
     assert_solution_full_marks,
+    check_shape_bugs,
     execute_solution_and_blank,
     group_bugs,
+    shape_messages,
 )
 
 SOLUTION = SOLUTIONS / "02_activations.md"
@@ -58,6 +60,8 @@ BUGS = {
         "    ties = (z == out)\n    delta = ties * dout / ties.sum(axis=0)\n"),
     "maxout db averages over the batch": (
         "q6_maxout", "    db = delta.sum(axis=1)\n", "    db = delta.mean(axis=1)\n"),
+    "maxout db keeps the summed axis (keepdims=True)": (
+        "q6_maxout", "    db = delta.sum(axis=1)\n", "    db = delta.sum(axis=1, keepdims=True)\n"),
     "dead units: a zero pre-activation counts as alive": (
         "q7_count_dead_units", "np.all(pre_activations <= 0, axis=0)", "np.all(pre_activations < 0, axis=0)"),
     "dead units: off for ANY example instead of every example": (
@@ -67,15 +71,20 @@ BUGS = {
 # Groups of bugs planted together: never two bugs in the same question.
 GROUPS = [
     ["sigmoid derivative without (1 - out)", "relu derivative 1 at x = 0", "elu through a 0/1 mask: nan for large x",
-     "dead units: a zero pre-activation counts as alive"],
+     "dead units: a zero pre-activation counts as alive", "maxout db keeps the summed axis (keepdims=True)"],
     ["tanh derivative 1 - out", "leaky relu ignores the slope argument", "maxout splits the gradient at ties"],
     ["sigmoid as e^x / (1 + e^x): nan at x = 1000", "elu derivative without + alpha", "maxout db averages over the batch",
      "dead units: off for ANY example instead of every example"],
 ]
 
 
+# The right numbers in the wrong shape: the message must name both shapes.
+SHAPE_BUGS = {"maxout db keeps the summed axis (keepdims=True)": "`db` has shape (2, 1, 3), expected (2, 3)"}
+
+
 def test_groups_cover_every_bug_once_and_never_two_in_one_question():
     assert len(group_bugs(BUGS, GROUPS, QUESTIONS)) == len(GROUPS)
+    check_shape_bugs(SHAPE_BUGS, BUGS)
 
 
 def test_solution_scores_full_marks_in_both_formats(tmp_path):
@@ -99,7 +108,8 @@ def test_exercise_hides_the_solutions():
 @pytest.mark.parametrize("group", range(len(GROUPS)))
 def test_planted_bugs_lose_exactly_their_questions(tmp_path, group):
     edits = group_bugs(BUGS, GROUPS, QUESTIONS)[group]
-    assert_planted_bugs_cost_their_questions(SOLUTION, tmp_path, edits, QUESTIONS)
+    messages = shape_messages(GROUPS[group], BUGS, SHAPE_BUGS)
+    assert_planted_bugs_cost_their_questions(SOLUTION, tmp_path, edits, QUESTIONS, messages)
 
 
 def test_notebooks_execute_top_to_bottom():

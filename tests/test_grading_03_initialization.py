@@ -12,6 +12,7 @@ from exercise_contract import (
     assert_blank_scores_zero,
     assert_planted_bugs_cost_their_questions,
     assert_solution_full_marks,
+    check_shape_bugs,
     execute_solution_and_blank,
 )
 
@@ -48,6 +49,11 @@ PLANTED = {
         "q1_xavier_uniform",
         [("bound = gain * math.sqrt(6.0 / (fan_in + fan_out))", "bound = gain * math.sqrt(6.0) * math.sqrt(fan_in)")],
     ),
+    "xavier returns the numbers flattened": (
+        "q1_xavier_uniform",
+        [("return rng.uniform(-bound, bound, size=(fan_in, fan_out))",
+          "return rng.uniform(-bound, bound, size=fan_in * fan_out)")],
+    ),
     "he without the leaky slope": (
         "q2_he_normal",
         [("std = math.sqrt(2.0 / ((1.0 + a * a) * fan_in))", "std = math.sqrt(2.0 / fan_in)")],
@@ -72,10 +78,19 @@ PLANTED = {
 }
 
 
+# The right numbers in the wrong shape: the message must name both shapes.
+SHAPE_BUGS = {"xavier returns the numbers flattened": "`xavier_uniform` has shape (2048,), expected (64, 32)"}
+
+
+def test_a_shape_bug_is_planted():
+    check_shape_bugs(SHAPE_BUGS, PLANTED)
+
+
 @pytest.mark.parametrize("bug", sorted(PLANTED))
 def test_planted_bug_loses_only_its_question(tmp_path, bug):
     question, edits = PLANTED[bug]
-    assert_planted_bugs_cost_their_questions(SOLUTION, tmp_path, {question: edits}, POINTS)
+    messages = {question: SHAPE_BUGS[bug]} if bug in SHAPE_BUGS else None
+    assert_planted_bugs_cost_their_questions(SOLUTION, tmp_path, {question: edits}, POINTS, messages)
 
 
 def test_notebooks_execute_top_to_bottom():

@@ -18,8 +18,10 @@ from exercise_contract import (
     assert_blank_scores_zero,
     assert_planted_bugs_cost_their_questions,
     assert_solution_full_marks,
+    check_shape_bugs,
     execute_solution_and_blank,
     group_bugs,
+    shape_messages,
 )
 
 SOLUTION = SOLUTIONS / "04_preprocessing.md"
@@ -48,19 +50,26 @@ BUGS = {
         "q3_window_level", "    y = np.clip(y, 0.0, 1.0)\n", ""),
     "window from center - width instead of center - width / 2": (
         "q3_window_level", "    low = center - width / 2.0\n", "    low = center - width\n"),
+    "window returns a flattened array": (
+        "q3_window_level", "    return y\n", "    return y.ravel()\n"),
 }
 
 # never two bugs of one question in the same submission
 GROUPS = [
     ["test set standardized with its own statistics", "no sign rule", "no clipping"],
     ["std divides by N - 1", "eigenvalues in increasing order", "window from center - width instead of center - width / 2"],
-    ["constant column divided by zero", "eps ignored"],
+    ["constant column divided by zero", "eps ignored", "window returns a flattened array"],
     ["covariance divides by N - 1"],
 ]
 
 
+# The right numbers in the wrong shape: the message must name both shapes.
+SHAPE_BUGS = {"window returns a flattened array": "`window_level` has shape (42,), expected (6, 7)"}
+
+
 def test_groups_cover_every_bug_once_and_never_two_in_one_question():
     assert len(group_bugs(BUGS, GROUPS, QUESTIONS)) == len(GROUPS)
+    check_shape_bugs(SHAPE_BUGS, BUGS)
 
 
 def test_solution_scores_full_marks_in_both_formats(tmp_path):
@@ -84,7 +93,8 @@ def test_exercise_hides_the_solutions():
 @pytest.mark.parametrize("group", range(len(GROUPS)))
 def test_planted_bugs_lose_exactly_their_questions(tmp_path, group):
     edits = group_bugs(BUGS, GROUPS, QUESTIONS)[group]
-    assert_planted_bugs_cost_their_questions(SOLUTION, tmp_path, edits, QUESTIONS)
+    messages = shape_messages(GROUPS[group], BUGS, SHAPE_BUGS)
+    assert_planted_bugs_cost_their_questions(SOLUTION, tmp_path, edits, QUESTIONS, messages)
 
 
 def test_notebooks_execute_top_to_bottom():

@@ -35,6 +35,11 @@ Isolation, and its limits
   writes only under the working directory and blocks TCP and signals to other
   processes; an audit hook adds the same rules portably and refuses subprocesses,
   ctypes and ``setrlimit``.
+* What was really in force for a submission (Landlock and its ABI, the resource limits
+  read back in the sandbox, the timeout) is recorded in its report's ``isolation`` entry,
+  as the sandboxed process reported it before running any student code.  A failure of the
+  grader itself is reported as an "internal grader error" (exit code 3), never blamed on
+  the submission.
 * This is not a container.  Python audit hooks are not a security boundary, and where
   Landlock is unavailable (macOS, old kernels) a determined attacker could still write
   files.  For high-stakes grading, run the grader itself in a container or VM without

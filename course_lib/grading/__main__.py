@@ -5,13 +5,31 @@ Exit codes
 assign:  0 done / up to date; 1 (``--check``) stale, missing or extra exercises;
          2 an invalid solution notebook (nothing written).
 grade:   0 grading ran (whatever the scores); 1 some notebook could not be graded
-         (unreadable path, unknown exercise set, broken checks); 2 bad usage.
+         (no such path, no notebooks, unknown exercise set); 2 bad usage;
+         3 internal grader error (see GRADE_EXIT_CODES).
 """
 
 from __future__ import annotations
 
 import argparse
 import sys
+
+GRADE_EXIT_CODES = """\
+exit codes:
+  0  grading ran, whatever the scores (a crash, a timeout or a missing function in a
+     submission costs that question's points and is not an error)
+  1  some notebook could not be graded (no such path, no notebooks found, unknown
+     exercise set); the others were graded
+  2  bad usage
+  3  internal grader error: the grader itself failed on some question or notebook (a
+     checks file or reference solution that cannot be loaded or build its cases, an
+     exception while judging, a sandbox that could not start); those questions score 0
+     and are marked "error": "internal" in the JSON, with the traceback in "notes".
+     Fix the grader or its checks and grade again. (3 wins over 1.)
+
+Each notebook's JSON object also has "isolation": what was really in force while its
+code ran (Landlock ABI, resource limits, timeout, temporary working directory), as
+reported by the sandboxed process."""
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -35,6 +53,8 @@ def _parser() -> argparse.ArgumentParser:
         "grade",
         help="grade notebooks (.ipynb or MyST .md) or folders of them",
         description="Grade notebooks; prints points per question and the total.",
+        epilog=GRADE_EXIT_CODES,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     g.add_argument("paths", nargs="+", metavar="PATH", help="a notebook, or a folder searched recursively")
     g.add_argument("--json", metavar="FILE", help="write the JSON report to FILE ('-' for stdout)")
@@ -75,6 +95,8 @@ def main(argv: list[str] | None = None) -> int:
     for r in reports:
         if args.quiet:
             status = f"NOT GRADED: {r.error}" if r.error else f"{r.score:g}/{r.max_score:g}"
+            if r.internal_error and not r.error:
+                status += "  (INTERNAL GRADER ERROR: see the notes in the JSON report)"
             print(f"{r.notebook}: {status}", file=out)
         else:
             print(format_table(r), file=out)
@@ -91,6 +113,9 @@ def main(argv: list[str] | None = None) -> int:
                 fh.write(text)
         if args.csv:
             write_csv(reports, args.csv)
+    if any(r.internal_error for r in reports):
+        print("grade: INTERNAL GRADER ERROR (exit code 3): see the notes of the reports above", file=sys.stderr)
+        return 3
     return 1 if errors else 0
 
 

@@ -14,7 +14,9 @@ student's code):
 3. lock the process down: Landlock on Linux (writes only under the working directory,
    no TCP, no signals to other processes), then an audit hook (portable second layer:
    no subprocesses, no writes outside the working directory, no ctypes, no
-   ``setrlimit``, no killing other processes, no sockets, no gc introspection);
+   ``setrlimit``, no killing other processes, no sockets, no gc introspection); then
+   append a ``{"kind": "sandbox"}`` line saying what is really in force (the Landlock ABI,
+   the resource limits read back with ``getrlimit``), for the report's ``isolation``;
 4. execute the student's cells one by one in a fresh ``__main__`` (an exception or a
    syntax error in one cell is recorded and the next cell runs), writing ``cell N`` to
    the progress file first; then append a ``{"kind": "cells"}`` line to the result file;
@@ -272,6 +274,29 @@ def _landlock(workdir):
         return 0
 
 
+def _rlimits():
+    """The soft resource limits in force: ``{"memory": bytes, "cpu": seconds, "file_size":
+    bytes, "core_dumps": bytes}``, ``None`` for a limit that is not set (or not readable)."""
+    try:
+        import resource
+    except ImportError:  # not on Windows
+        return {}
+    out = {}
+    for key, name in (
+        ("memory", "RLIMIT_AS"),
+        ("cpu", "RLIMIT_CPU"),
+        ("file_size", "RLIMIT_FSIZE"),
+        ("core_dumps", "RLIMIT_CORE"),
+    ):
+        res = getattr(resource, name, None)
+        try:
+            soft = resource.getrlimit(res)[0] if res is not None else -1
+        except (ValueError, OSError):
+            soft = -1
+        out[key] = None if soft < 0 or soft == resource.RLIM_INFINITY else int(soft)
+    return out
+
+
 def _safe_str(value, limit=400):
     try:
         text = str(value)
@@ -376,6 +401,17 @@ def main():
     landlock_abi = _landlock(workdir)
     sys.addaudithook(_make_hook(workdir))
     progress(f"sandbox landlock={landlock_abi}")
+    # What is really in force, reported before any student code runs (the parent keeps the
+    # first such record and judges the limits against the ones it asked for).
+    emit(
+        {
+            "kind": "sandbox",
+            "landlock_abi": landlock_abi,
+            "audit_hook": True,
+            "rlimits": _rlimits(),
+            "in_workdir": _realpath(os.getcwd()) == _realpath(workdir),
+        }
+    )
 
     states = _ModuleStates([builtins, numpy, json, json.encoder, codec])
 

@@ -8,7 +8,10 @@
 * ``course_lib/grading/checks/NN_name.py`` -- the questions and their cases;
 
 and computes, for every case, the reference's return value and its arguments after the
-call.  Those expected values never leave the grader process.  Results are cached per
+call.  Those expected values never leave the grader process.  A question whose cases
+cannot be built (a bug in the checks file, the reference raising) keeps the traceback in
+``PreparedQuestion.error`` and is reported as an internal grader error; the other
+questions are graded as usual.  Results are cached per
 (set, solutions dir, checks dir), so grading a folder of submissions computes them once.
 """
 
@@ -19,6 +22,7 @@ import inspect
 import io
 import math
 import re
+import traceback
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -89,8 +93,13 @@ class PreparedCase:
 
 @dataclass
 class PreparedQuestion:
+    """A question ready to grade; ``error`` holds the traceback when its checks could not be
+    prepared (a case maker or the reference raised): an internal grader error, reported on
+    that question only."""
+
     question: Question
     cases: list[PreparedCase]
+    error: str = ""
 
 
 @dataclass
@@ -160,6 +169,15 @@ def _arg_names(fn, n_args: int) -> list[str]:
     return names
 
 
+def _prepare_or_report(question: Question, reference: dict, source: Path) -> PreparedQuestion:
+    """:func:`_prepare`, or a question carrying the traceback of why it could not be prepared
+    (so that one broken question does not stop the others from being graded)."""
+    try:
+        return _prepare(question, reference, source)
+    except Exception:
+        return PreparedQuestion(question, [], error=traceback.format_exc())
+
+
 def _prepare(question: Question, reference: dict, source: Path) -> PreparedQuestion:
     fn = reference.get(question.function)
     if not callable(fn):
@@ -227,7 +245,7 @@ def load_exercise_set(name: str, solutions_dir: str | Path, checks_dir: str | Pa
     questions = load_checks(name, checks_dir)
     nb = read_source(source)
     reference = _run_reference(nb, source)
-    prepared = [_prepare(q, reference, source) for q in questions]
+    prepared = [_prepare_or_report(q, reference, source) for q in questions]
     ex = ExerciseSet(name=name, source=source, notebook=nb, questions=prepared)
     _CACHE[key] = ex
     return ex

@@ -22,6 +22,21 @@ Flow for one notebook (:func:`grade_notebook`):
 A top-level cell that hangs or kills the interpreter is found from the child's progress
 file, skipped, and the affected questions are re-run without it -- so it costs only the
 questions whose function it defined.  A malformed notebook scores 0 with a message.
+
+Faults of the submission and faults of the grader are kept apart:
+
+* a crash, a timeout, an exception, a missing function, malformed results (tampering)
+  cost the question's points, with a message for the student;
+* an exception in this trusted process -- a checks file or reference that cannot build a
+  question's cases, results that cannot be decoded, a comparison that raises, any other
+  bug -- and a sandbox that fails before running any of the submission's code are
+  **internal grader errors**: the question's message says so, it is marked
+  ``error="internal"`` in the report, the traceback goes to the report's notes, and the
+  command line exits with code 3.  A checks file or reference solution that cannot be
+  loaded at all raises :class:`InternalGradingError`.
+
+The report's ``isolation`` entry is the weakest isolation reported by the children that
+ran the submission's code (:func:`~course_lib.grading.sandbox.isolation_entry`).
 """
 
 from __future__ import annotations
@@ -29,6 +44,7 @@ from __future__ import annotations
 import os
 import signal
 import time
+import traceback
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -37,11 +53,12 @@ from .compare import compare
 from .exercise_set import ExerciseSet, PreparedQuestion, load_exercise_set, source_stems, strip_magics
 from .markers import has_hidden_tests
 from .notebook_io import Notebook, NotebookError, is_text_notebook, parse_submission
-from .report import NotebookReport, QuestionResult
-from .sandbox import ChildOutcome, ChildRun, Limits
+from .report import INTERNAL, NotebookReport, QuestionResult
+from .sandbox import ChildOutcome, ChildRun, Isolation, Limits, isolation_entry
 
 __all__ = [
     "GradingError",
+    "InternalGradingError",
     "grade_notebook",
     "grade_paths",
     "collect_notebooks",
@@ -54,7 +71,22 @@ METADATA_KEY = "course_lib"
 
 
 class GradingError(RuntimeError):
-    """Grading could not run for a notebook (unreadable path, unknown exercise set, ...)."""
+    """Grading could not run for a notebook (unreadable path, unknown exercise set, ...).
+
+    ``details`` may hold a traceback for the report's notes."""
+
+    def __init__(self, message: str, details: str = ""):
+        super().__init__(message)
+        self.details = details
+
+
+class InternalGradingError(GradingError):
+    """The grader's own material or machinery failed (a checks file or reference solution
+    that cannot be loaded, a sandbox that cannot be started): not the submission's fault."""
+
+
+TAMPERED = "the results of {fn} came back malformed (was the sandbox tampered with?)"
+"""Message for results that the trusted harness cannot have produced."""
 
 
 def default_solutions_dir() -> Path:
@@ -143,27 +175,27 @@ def _error_text(err) -> str:
 
 
 def _judge(pq: PreparedQuestion, result: dict) -> tuple[bool, str]:
+    """Compare one question's results with the reference.  Exceptions (a decoding failure,
+    a comparison that raises) are the grader's and propagate to the caller."""
     q = pq.question
     fn = f"`{q.function}`"
+    tampered = TAMPERED.format(fn=fn)
     cases = result.get("cases")
     if len(cases) != len(pq.cases):
-        return False, "the grader could not read the results (was the sandbox tampered with?)"
+        return False, tampered
     for k, (case, got) in enumerate(zip(pq.cases, cases)):
         where = _case_label(pq, k)
         if not isinstance(got, dict):
-            return False, "the grader could not read the results (was the sandbox tampered with?)"
+            return False, tampered
         if not got.get("ok"):
             if "unreadable" in got:
                 return False, f"{fn} returned a value the grader cannot read: {str(got['unreadable'])[:300]} ({where})"
             return False, f"{fn} raised {_error_text(got.get('error'))} ({where})"
-        try:
-            actual = {
-                "result": codec.decode(got.get("result")),
-                "args_after": codec.decode(got.get("args_after")),
-                "kwargs_after": codec.decode(got.get("kwargs_after")),
-            }
-        except codec.CodecError:
-            return False, "the grader could not read the results (was the sandbox tampered with?)"
+        actual = {
+            "result": codec.decode(got.get("result")),
+            "args_after": codec.decode(got.get("args_after")),
+            "kwargs_after": codec.decode(got.get("kwargs_after")),
+        }
         msg = compare(
             case.expected["result"],
             actual["result"],
@@ -176,7 +208,7 @@ def _judge(pq: PreparedQuestion, result: dict) -> tuple[bool, str]:
             return False, f"{msg} ({where})"
         exp_args, act_args = case.expected["args_after"], actual["args_after"]
         if not isinstance(act_args, list) or len(act_args) != len(exp_args):
-            return False, "the grader could not read the results (was the sandbox tampered with?)"
+            return False, tampered
         for i, (e, a) in enumerate(zip(exp_args, act_args)):
             if i in case.expr_args:
                 continue
@@ -188,7 +220,7 @@ def _judge(pq: PreparedQuestion, result: dict) -> tuple[bool, str]:
                 )
         exp_kw, act_kw = case.expected["kwargs_after"], actual["kwargs_after"]
         if not isinstance(act_kw, dict) or set(act_kw) != set(exp_kw):
-            return False, "the grader could not read the results (was the sandbox tampered with?)"
+            return False, tampered
         for key in exp_kw:
             if key in case.expr_kwargs:
                 continue
@@ -202,6 +234,15 @@ def _judge(pq: PreparedQuestion, result: dict) -> tuple[bool, str]:
 
 
 @dataclass
+class _Outcome:
+    """What :func:`_run_questions` found for one notebook."""
+
+    results: list[QuestionResult]
+    notes: list[str]
+    isolation: Isolation | None
+
+
+@dataclass
 class _Task:
     """Questions run together in one child (all of them, or one with ``isolate``)."""
 
@@ -209,24 +250,45 @@ class _Task:
     attempts: int = 0
 
 
-def _run_questions(
-    exercise: ExerciseSet, cells: list[dict], limits: Limits, jobs: int, isolate: bool
-) -> tuple[list[QuestionResult], list[str]]:
+def _run_questions(exercise: ExerciseSet, cells: list[dict], limits: Limits, jobs: int, isolate: bool) -> _Outcome:
     by_index = {c["index"]: c for c in cells}
     bad_cells: dict[int, str] = {}  # cell index -> why it is skipped
     cell_errors: dict[int, str] = {}
     results: dict[str, QuestionResult] = {}
+    internal_notes: list[str] = []
+    isolations: list[Isolation | None] = []
+    ready = [pq for pq in exercise.questions if not pq.error]
     if isolate:
-        pending = [_Task([pq]) for pq in exercise.questions]
+        pending = [_Task([pq]) for pq in ready]
     else:
-        pending = [_Task(list(exercise.questions))]
+        pending = [_Task(ready)] if ready else []
     running: list[tuple[_Task, ChildRun, frozenset]] = []
     max_attempts = len(cells) + len(exercise.questions) + 2
     timeout_txt = f"{limits.timeout:g}s"
 
     def finish(pq: PreparedQuestion, passed: bool, message: str):
         q = pq.question
+        if q.name in results and results[q.name].error == INTERNAL:
+            return  # an internal error is never overwritten
         results[q.name] = QuestionResult(q.name, float(q.points) if passed else 0.0, float(q.points), passed, message)
+
+    def internal(pq: PreparedQuestion, what: str, details: str):
+        """The grader failed on this question: 0 points, marked, traceback in the notes."""
+        q = pq.question
+        results[q.name] = QuestionResult(
+            q.name,
+            0.0,
+            float(q.points),
+            False,
+            f"internal grader error: {what} (not a fault of the submission; details in the report's notes)",
+            error=INTERNAL,
+        )
+        internal_notes.append(f"internal grader error in {q.name}: {what}\n{details.rstrip()}")
+
+    for pq in exercise.questions:
+        if pq.error:
+            last = pq.error.strip().splitlines()[-1] if pq.error.strip() else "unknown error"
+            internal(pq, f"the checks of `{pq.question.function}` could not be prepared ({last[:200]})", pq.error)
 
     def problems() -> str:
         notes = [f"{_cell_name(by_index, i)} was skipped: {why}" for i, why in sorted(bad_cells.items())]
@@ -241,11 +303,12 @@ def _run_questions(
         if status == "not_callable":
             return finish(pq, False, f"{fn} is defined but is not a function")
         if status != "ok" or not isinstance(rec.get("cases"), list):
-            return finish(pq, False, f"the grader could not read the results of {fn}")
+            return finish(pq, False, TAMPERED.format(fn=fn))
         try:
             return finish(pq, *_judge(pq, rec))
-        except Exception:  # forged or corrupted data must not crash the grader
-            return finish(pq, False, f"the grader could not read the results of {fn}")
+        except Exception as exc:  # the grader's failure, not the submission's
+            what = f"judging {fn} raised {type(exc).__name__}: {str(exc)[:200]}"
+            return internal(pq, what, traceback.format_exc())
 
     def stopped(outcome: ChildOutcome) -> str:
         if outcome.kind == "timeout":
@@ -253,6 +316,17 @@ def _run_questions(
         return _exit_description(outcome.returncode, outcome.detail)
 
     def handle(task: _Task, outcome: ChildOutcome, excluded: frozenset):
+        isolations.append(outcome.isolation)
+        try:
+            interpret(task, outcome, excluded)
+        except Exception as exc:  # a bug in the grader: report it on the questions left
+            what = f"interpreting the sandbox's outcome raised {type(exc).__name__}: {str(exc)[:200]}"
+            details = traceback.format_exc()
+            for pq in task.questions:
+                if pq.question.name not in results:
+                    internal(pq, what, details)
+
+    def interpret(task: _Task, outcome: ChildOutcome, excluded: frozenset):
         cells_rec = next((r for r in outcome.records if r.get("kind") == "cells"), None)
         if cells_rec is not None:
             for err in cells_rec.get("cell_errors", []) if isinstance(cells_rec.get("cell_errors"), list) else []:
@@ -275,10 +349,18 @@ def _run_questions(
         parts = where.split()
         if outcome.kind == "ok":
             for pq in remaining:
-                finish(pq, False, "the grader could not read the results (was the sandbox tampered with?)")
+                finish(pq, False, TAMPERED.format(fn=f"`{pq.question.function}`"))
+            return
+        if cells_rec is None and (where in ("startup", "") or parts[0] == "sandbox"):
+            # Died before running any of the submission's code: the grader's problem.
+            what = "the sandbox failed before running any of the submission's code: " + stopped(outcome)
+            if outcome.kind != "timeout":
+                what += " -- is --memory-mb too small?"
+            for pq in remaining:
+                internal(pq, what, f"sandbox at {where!r}: {outcome.detail or 'no output'}")
             return
         if cells_rec is None:
-            # Died before the questions: in a top-level cell, or while starting.
+            # Died before the questions: in a top-level cell.
             if len(parts) == 2 and parts[0] == "cell" and parts[1].isdigit():
                 index = int(parts[1])
                 if index in by_index and index not in excluded and task.attempts < max_attempts:
@@ -291,8 +373,7 @@ def _run_questions(
                     False,
                     "the sandbox could not run the notebook: "
                     + stopped(outcome)
-                    + (f" ({outcome.detail})" if outcome.detail and outcome.kind == "timeout" else "")
-                    + (" -- is --memory-mb too small?" if where in ("startup", "") else ""),
+                    + (f" ({outcome.detail})" if outcome.detail and outcome.kind == "timeout" else ""),
                 )
             return
         failing = None
@@ -322,7 +403,8 @@ def _run_questions(
 
     notes = [f"{_cell_name(by_index, i)} was skipped: {why}" for i, why in sorted(bad_cells.items())]
     notes += [f"{_cell_name(by_index, i)} raised {err}" for i, err in sorted(cell_errors.items())]
-    return [results[pq.question.name] for pq in exercise.questions], notes
+    notes += internal_notes
+    return _Outcome([results[pq.question.name] for pq in exercise.questions], notes, Isolation.weakest(isolations))
 
 
 def _schedule(pending, running, cells, bad_cells, limits, jobs, handle):
@@ -346,7 +428,9 @@ def _schedule(pending, running, cells, bad_cells, limits, jobs, handle):
                     limits,
                 )
             except OSError as exc:
-                raise GradingError(f"could not start the sandboxed Python: {exc}") from exc
+                raise InternalGradingError(
+                    f"could not start the sandboxed Python: {exc}", traceback.format_exc()
+                ) from exc
             running.append((task, child, excluded))
         for entry in list(running):
             task, child, excluded = entry
@@ -371,7 +455,8 @@ def grade_notebook(
     isolate: bool = False,
     display_name: str | None = None,
 ) -> NotebookReport:
-    """Grade one notebook; raises :class:`GradingError` if it cannot be graded at all."""
+    """Grade one notebook; raises :class:`GradingError` if it cannot be graded at all
+    (:class:`InternalGradingError` when that is the grader's own failure)."""
     path = Path(path)
     name = display_name or str(path)
     solutions_dir = Path(solutions_dir) if solutions_dir else default_solutions_dir()
@@ -392,7 +477,9 @@ def grade_notebook(
     try:
         exercise = load_exercise_set(set_name, solutions_dir, checks_dir)
     except Exception as exc:
-        raise GradingError(f"the exercise set {set_name} could not be loaded: {exc}") from exc
+        raise InternalGradingError(
+            f"the exercise set {set_name} could not be loaded: {exc}", traceback.format_exc()
+        ) from exc
     report = NotebookReport(notebook=name, exercise=set_name)
     if nb is None:
         for pq in exercise.questions:
@@ -403,7 +490,9 @@ def grade_notebook(
         report.notes.append(f"could not read the notebook: {parse_error}")
         return report
     cells = student_cells(nb)
-    report.questions, report.notes = _run_questions(exercise, cells, limits, jobs, isolate)
+    outcome = _run_questions(exercise, cells, limits, jobs, isolate)
+    report.questions, report.notes = outcome.results, outcome.notes
+    report.isolation = isolation_entry(outcome.isolation, limits.timeout)
     return report
 
 
@@ -431,7 +520,11 @@ def collect_notebooks(path: Path) -> list[Path]:
 def grade_paths(
     paths: list[str | Path], **kwargs
 ) -> tuple[list[NotebookReport], list[str]]:
-    """Grade files and folders; returns the reports and the errors of notebooks not graded."""
+    """Grade files and folders; returns the reports and the errors of notebooks not graded.
+
+    A notebook that cannot be graded gets a report with ``error`` set (and ``internal``
+    when the grader failed, with the traceback in its notes); the others are still graded.
+    """
     reports, errors = [], []
     for raw in paths:
         path = Path(raw)
@@ -446,5 +539,13 @@ def grade_paths(
                 reports.append(grade_notebook(nb_path, **kwargs))
             except GradingError as exc:
                 errors.append(f"{nb_path}: {exc}")
-                reports.append(NotebookReport(notebook=str(nb_path), error=str(exc)))
+                internal = isinstance(exc, InternalGradingError)
+                notes = [exc.details] if exc.details else []
+                reports.append(NotebookReport(notebook=str(nb_path), error=str(exc), internal=internal, notes=notes))
+            except Exception as exc:  # a bug in the grader: say so, and grade the other notebooks
+                message = f"internal grader error: {type(exc).__name__}: {exc}"
+                errors.append(f"{nb_path}: {message}")
+                reports.append(
+                    NotebookReport(notebook=str(nb_path), error=message, internal=True, notes=[traceback.format_exc()])
+                )
     return reports, errors

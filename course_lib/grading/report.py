@@ -4,7 +4,27 @@ JSON schema (one object per notebook; a list of them when several were graded)::
 
     {"notebook": str, "score": float, "max_score": float,
      "questions": [{"name": str, "points": float, "max_points": float,
-                    "passed": bool, "message": str}]}
+                    "passed": bool, "message": str, "error": null | "internal"}],
+     "error": null | "internal" | "not graded",
+     "notes": [str],
+     "isolation": null | {...}}
+
+The first four keys, and the first five of each question, are the design's contract;
+the others are additions:
+
+* ``error`` -- ``"internal"`` when the grader itself failed (a broken checks file or
+  reference solution, an exception while judging): the question's message says
+  "internal grader error", it scores 0 but that 0 is not the student's, and the notes
+  hold the traceback.  On the notebook, ``"internal"`` if any question (or the loading
+  of the exercise set) had one, ``"not graded"`` if the notebook could not be graded at
+  all (e.g. an unknown exercise set; the reason is in the notes).  A fault of the
+  submission (a crash, a timeout, a missing function, tampering) is not an error here:
+  it costs the question's points with a message for the student.
+* ``notes`` -- problems found while running the notebook (a cell that raised, a cell
+  skipped because it hung) and the tracebacks of internal errors.
+* ``isolation`` -- what protected the grader while the student's code ran, as reported
+  by the sandboxed process itself (``null`` when no student code ran); its keys are
+  described in :mod:`course_lib.grading.sandbox`.
 """
 
 from __future__ import annotations
@@ -14,7 +34,10 @@ import json
 import textwrap
 from dataclasses import dataclass, field
 
-__all__ = ["QuestionResult", "NotebookReport", "to_json", "format_table", "write_csv"]
+__all__ = ["QuestionResult", "NotebookReport", "INTERNAL", "to_json", "format_table", "format_isolation", "write_csv"]
+
+INTERNAL = "internal"
+"""The ``error`` value of a question (and a notebook) that the grader itself failed to grade."""
 
 
 @dataclass
@@ -24,6 +47,7 @@ class QuestionResult:
     max_points: float
     passed: bool
     message: str
+    error: str | None = None  # INTERNAL when the grader failed on this question
 
     def to_dict(self) -> dict:
         return {
@@ -32,6 +56,7 @@ class QuestionResult:
             "max_points": float(self.max_points),
             "passed": bool(self.passed),
             "message": self.message,
+            "error": self.error,
         }
 
 
@@ -39,9 +64,10 @@ class QuestionResult:
 class NotebookReport:
     """The grade of one notebook.
 
-    ``exercise`` (the exercise set) and ``notes`` (problems found while running the
-    notebook, e.g. a cell that raised) are printed in the table but are not part of the
-    JSON schema.  ``error`` is set when the notebook could not be graded at all.
+    ``exercise`` (the exercise set) is printed in the table but not part of the JSON.
+    ``error`` is set when the notebook could not be graded at all, and ``internal`` when
+    that (or any question) was the grader's own failure; ``isolation`` is the sandbox's
+    report (see the module docstring).
     """
 
     notebook: str
@@ -49,6 +75,8 @@ class NotebookReport:
     exercise: str = ""
     notes: list[str] = field(default_factory=list)
     error: str = ""
+    internal: bool = False
+    isolation: dict | None = None
 
     @property
     def score(self) -> float:
@@ -58,12 +86,29 @@ class NotebookReport:
     def max_score(self) -> float:
         return float(sum(q.max_points for q in self.questions))
 
+    @property
+    def internal_error(self) -> bool:
+        """True if the grader itself failed on this notebook (the grade is not trustworthy)."""
+        return self.internal or any(q.error == INTERNAL for q in self.questions)
+
+    @property
+    def error_kind(self) -> str | None:
+        if self.internal_error:
+            return INTERNAL
+        return "not graded" if self.error else None
+
     def to_dict(self) -> dict:
+        notes = list(self.notes)
+        if self.error and self.error not in notes:
+            notes.insert(0, self.error)
         return {
             "notebook": self.notebook,
             "score": self.score,
             "max_score": self.max_score,
             "questions": [q.to_dict() for q in self.questions],
+            "error": self.error_kind,
+            "notes": notes,
+            "isolation": self.isolation,
         }
 
 
@@ -77,36 +122,74 @@ def _fmt(x: float) -> str:
     return f"{x:g}"
 
 
+def format_isolation(isolation: dict | None) -> str:
+    """One line for the table: what protected the grader while this notebook's code ran."""
+    if not isolation:
+        return "isolation: none reported (no student code ran)"
+    writes, network = isolation.get("writes"), isolation.get("network")
+    blocked = f"writes and network {writes}" if writes == network else f"writes {writes}, network {network}"
+    landlock = f"Landlock ABI {isolation.get('landlock_abi')}" if isolation.get("landlock") else "NO Landlock"
+    rlimits = isolation.get("rlimits", {})
+    missing = [name for name, ok in rlimits.items() if not ok]
+    limits = "rlimits all set" if rlimits and not missing else "rlimits NOT set: " + "/".join(missing or ["all"])
+    workdir = isolation.get("workdir")
+    return (
+        f"isolation: {landlock} ({blocked}), {limits}, timeout {_fmt(isolation.get('timeout_s', 0.0))}s, "
+        f"{workdir} workdir"
+    )
+
+
 def format_table(report: NotebookReport, width: int = 100) -> str:
-    """A plain-text table of points per question, the total, then any notes."""
+    """A plain-text table of points per question, the total, the isolation, then any notes."""
     head = f"{report.notebook}"
     if report.exercise:
         head += f"  (exercise set {report.exercise})"
     lines = [head]
     if report.error:
         lines.append(f"  NOT GRADED: {report.error}")
-        return "\n".join(lines)
-    name_w = max([len("question")] + [len(q.name) for q in report.questions])
-    indent = 2 + name_w + 2 + 9 + 2
-    lines.append(f"  {'question':<{name_w}}  {'points':>9}  result")
-    for q in report.questions:
-        pts = f"{_fmt(q.points)}/{_fmt(q.max_points)}"
-        text = q.message if q.passed else f"FAILED: {q.message}"
-        wrapped = textwrap.wrap(text, width=max(40, width - indent)) or [""]
-        lines.append(f"  {q.name:<{name_w}}  {pts:>9}  {wrapped[0]}")
-        lines.extend(" " * indent + w for w in wrapped[1:])
-    total = f"{_fmt(report.score)}/{_fmt(report.max_score)}"
-    lines.append(f"  {'total':<{name_w}}  {total:>9}")
-    if report.notes:
+    else:
+        name_w = max([len("question")] + [len(q.name) for q in report.questions])
+        indent = 2 + name_w + 2 + 9 + 2
+        lines.append(f"  {'question':<{name_w}}  {'points':>9}  result")
+        for q in report.questions:
+            pts = f"{_fmt(q.points)}/{_fmt(q.max_points)}"
+            text = q.message if q.passed else f"FAILED: {q.message}"
+            wrapped = textwrap.wrap(text, width=max(40, width - indent)) or [""]
+            lines.append(f"  {q.name:<{name_w}}  {pts:>9}  {wrapped[0]}")
+            lines.extend(" " * indent + w for w in wrapped[1:])
+        total = f"{_fmt(report.score)}/{_fmt(report.max_score)}"
+        lines.append(f"  {'total':<{name_w}}  {total:>9}")
+        lines.append("  " + format_isolation(report.isolation))
+    if report.internal_error:
+        lines.append("  INTERNAL GRADER ERROR: this grade is incomplete; the traceback is in the notes")
+    notes = [n for n in report.notes if n != report.error]
+    if notes:
         lines.append("  notes:")
-        for note in report.notes:
-            for i, wrapped in enumerate(textwrap.wrap(note, width=width - 6)):
-                lines.append(("  - " if i == 0 else "    ") + wrapped)
+        for note in notes:
+            first = True
+            for paragraph in note.splitlines() or [""]:  # tracebacks keep their lines
+                for wrapped in textwrap.wrap(paragraph, width=width - 6, subsequent_indent="  ") or [""]:
+                    lines.append(("  - " if first else "    ") + wrapped)
+                    first = False
     return "\n".join(lines)
 
 
+CSV_ISOLATION_COLUMNS = ["landlock_abi", "rlimits", "timeout_s", "writes", "network"]
+
+
+def _isolation_cells(isolation: dict | None) -> list:
+    if not isolation:
+        return [""] * len(CSV_ISOLATION_COLUMNS)
+    applied = " ".join(name for name, ok in isolation.get("rlimits", {}).items() if ok)
+    return [isolation.get("landlock_abi", 0), applied, isolation.get("timeout_s", ""),
+            isolation.get("writes", ""), isolation.get("network", "")]
+
+
 def write_csv(reports: list[NotebookReport], path) -> None:
-    """One row per notebook: notebook, exercise, score, max_score, then points per question."""
+    """One row per notebook: notebook, exercise, score, max_score, the points per question,
+    ``error`` (why it was not graded, or ``internal grader error``), then the isolation:
+    ``isolation_landlock_abi`` (0: no Landlock), ``isolation_rlimits`` (the limits in force,
+    space-separated), ``isolation_timeout_s``, ``isolation_writes``, ``isolation_network``."""
     qnames: list[str] = []
     for r in reports:
         for q in r.questions:
@@ -114,9 +197,16 @@ def write_csv(reports: list[NotebookReport], path) -> None:
                 qnames.append(q.name)
     with open(path, "w", newline="", encoding="utf-8") as fh:
         w = csv.writer(fh)
-        w.writerow(["notebook", "exercise", "score", "max_score", *qnames, "error"])
+        w.writerow(
+            ["notebook", "exercise", "score", "max_score", *qnames, "error",
+             *(f"isolation_{c}" for c in CSV_ISOLATION_COLUMNS)]
+        )
         for r in reports:
             pts = {q.name: q.points for q in r.questions}
+            error = r.error or ""
+            if r.internal_error:
+                error = "internal grader error" + (f": {error}" if error else "")
             w.writerow(
-                [r.notebook, r.exercise, r.score, r.max_score, *[pts.get(n, "") for n in qnames], r.error]
+                [r.notebook, r.exercise, r.score, r.max_score, *[pts.get(n, "") for n in qnames], error,
+                 *_isolation_cells(r.isolation)]
             )

@@ -16,6 +16,26 @@ Results come back as JSON lines in a file whose size is capped; a line is accept
 if it carries the nonce written into this job (no pickle anywhere).  The limits are
 enforced from outside the child: the wall clock by the parent (per phase, see
 :class:`ChildRun`), memory and CPU by the kernel.
+
+What isolation was really in force is reported by the child itself, before any student
+code runs (the Landlock ABI it obtained, the resource limits read back with
+``getrlimit``), and turned into the report's ``isolation`` entry by :func:`isolation_entry`::
+
+    {"landlock": true, "landlock_abi": 6, "audit_hook": true,
+     "rlimits": {"memory": true, "cpu": true, "file_size": true, "core_dumps": true},
+     "memory_mb": 2048.0, "timeout_s": 30.0, "workdir": "temporary",
+     "writes": "blocked by Landlock", "network": "blocked by Landlock"}
+
+``rlimits[name]`` is true when the limit in force is at most the one the grader asked for;
+``writes`` (outside the working directory) and ``network`` are ``"blocked by Landlock"``
+(kernel-enforced; network needs Landlock ABI >= 4), ``"blocked by the audit hook only"``
+(not a security boundary) or ``"not blocked"``.  When a notebook needed several children
+(``--isolate``, re-runs after a crash) the entry describes the weakest of them.
+
+The entry is only as trustworthy as the child's other result lines: it is written before any
+student code runs, and the grader keeps the first record it finds, but a submission that found
+the result file and its nonce could append lines of its own.  The kernel-enforced limits
+(rlimits, Landlock) hold whatever the file says; the entry reports them, it does not enforce them.
 """
 
 from __future__ import annotations
@@ -37,7 +57,7 @@ try:  # not available on Windows
 except ImportError:  # pragma: no cover
     resource = None
 
-__all__ = ["Limits", "ChildRun", "ChildOutcome", "CHILD_SCRIPT", "CODEC_PATH"]
+__all__ = ["Limits", "ChildRun", "ChildOutcome", "Isolation", "isolation_entry", "CHILD_SCRIPT", "CODEC_PATH"]
 
 _HERE = Path(__file__).resolve().parent
 CHILD_SCRIPT = _HERE / "_sandbox_child.py"
@@ -77,6 +97,87 @@ def _preexec(limits: Limits):
     return apply
 
 
+def _requested_rlimits(limits: Limits) -> dict:
+    """The soft limits :func:`_preexec` sets, in the units ``getrlimit`` reports."""
+    return {
+        "memory": int(limits.memory_mb) * 1024 * 1024,
+        "cpu": int(limits.timeout) + 2,
+        "file_size": limits.file_mb * 1024 * 1024,
+        "core_dumps": 0,
+    }
+
+
+@dataclass(frozen=True)
+class Isolation:
+    """The isolation one child reported (see the module docstring for the report's form)."""
+
+    landlock_abi: int
+    audit_hook: bool
+    rlimits: dict  # name -> applied (bool)
+    memory_mb: float | None  # the address-space limit in force, None when unlimited
+    temporary_workdir: bool
+
+    @classmethod
+    def from_record(cls, record: dict | None, requested: dict) -> "Isolation | None":
+        """Read the child's ``{"kind": "sandbox"}`` record; ``None`` if absent or malformed."""
+        if not isinstance(record, dict):
+            return None
+        abi, raw = record.get("landlock_abi"), record.get("rlimits")
+        if not isinstance(abi, int) or isinstance(abi, bool) or not isinstance(raw, dict):
+            return None
+
+        def applied(name: str) -> bool:
+            value = raw.get(name)
+            return isinstance(value, int) and not isinstance(value, bool) and 0 <= value <= requested[name]
+
+        memory = raw.get("memory")
+        return cls(
+            landlock_abi=max(0, abi),
+            audit_hook=record.get("audit_hook") is True,
+            rlimits={name: applied(name) for name in requested},
+            memory_mb=memory / (1024 * 1024) if isinstance(memory, int) and memory >= 0 else None,
+            temporary_workdir=record.get("in_workdir") is True,
+        )
+
+    @classmethod
+    def weakest(cls, items: list) -> "Isolation | None":
+        """The weakest isolation of several children (``None`` if there is none)."""
+        items = [i for i in items if i is not None]
+        if not items:
+            return None
+        memories = [i.memory_mb for i in items]
+        return cls(
+            landlock_abi=min(i.landlock_abi for i in items),
+            audit_hook=all(i.audit_hook for i in items),
+            rlimits={k: all(i.rlimits.get(k, False) for i in items) for k in items[0].rlimits},
+            memory_mb=None if None in memories else max(memories),
+            temporary_workdir=all(i.temporary_workdir for i in items),
+        )
+
+
+def _blocked_by(landlock: bool, audit_hook: bool) -> str:
+    if landlock:
+        return "blocked by Landlock"
+    return "blocked by the audit hook only" if audit_hook else "not blocked"
+
+
+def isolation_entry(isolation: Isolation | None, timeout: float) -> dict | None:
+    """The report's ``isolation`` entry (module docstring); ``None`` if no child reported."""
+    if isolation is None:
+        return None
+    return {
+        "landlock": isolation.landlock_abi > 0,
+        "landlock_abi": isolation.landlock_abi,
+        "audit_hook": isolation.audit_hook,
+        "rlimits": dict(isolation.rlimits),
+        "memory_mb": isolation.memory_mb,
+        "timeout_s": float(timeout),
+        "workdir": "temporary" if isolation.temporary_workdir else "unknown",
+        "writes": _blocked_by(isolation.landlock_abi >= 1, isolation.audit_hook),
+        "network": _blocked_by(isolation.landlock_abi >= 4, isolation.audit_hook),
+    }
+
+
 def _child_env(workdir: Path) -> dict:
     env = {
         "PATH": os.environ.get("PATH", "/usr/bin:/bin"),
@@ -103,7 +204,8 @@ class ChildOutcome:
     process ended early).  ``where`` is the last progress line (``"cell 7"``,
     ``"question 2 case 1"``, ...).  ``records`` are the result lines that carried the
     right nonce, in order: one ``{"kind": "cells"}`` then one ``{"kind": "question"}``
-    per question finished.
+    per question finished.  ``isolation`` is what the child reported to be in force
+    (``None`` if it ended before saying so, i.e. before any student code ran).
     """
 
     kind: str
@@ -111,7 +213,7 @@ class ChildOutcome:
     records: list = field(default_factory=list)
     returncode: int | None = None
     detail: str = ""
-    landlock: int = 0
+    isolation: Isolation | None = None
 
 
 def _phase(progress_line: str) -> str:
@@ -152,6 +254,7 @@ class ChildRun:
         cpu_limits = Limits(
             timeout=limits.timeout * (len(questions) + 1), memory_mb=limits.memory_mb, file_mb=limits.file_mb
         )
+        self._requested = _requested_rlimits(cpu_limits)
         self.start = self._phase_start = time.monotonic()
         self._phase = "cells"
         self._progress_size = 0
@@ -221,20 +324,22 @@ class ChildRun:
             if time.monotonic() - self._phase_start <= self.limits.timeout:
                 return None
             self._kill()
+            records = self._records()
             self.outcome = ChildOutcome(
-                "timeout", where=self._where(), records=self._records(), landlock=self._landlock()
+                "timeout", where=self._where(), records=records, isolation=self._isolation(records)
             )
         else:
             self._kill_group()  # stray grandchildren (if any escaped the sandbox) die with the group
             where = self._where()
             kind = "ok" if (rc == 0 and where == "done") else "crash"
+            records = self._records()
             self.outcome = ChildOutcome(
                 kind,
                 where=where,
-                records=self._records(),
+                records=records,
                 returncode=rc,
                 detail="" if kind == "ok" else self._tail(),
-                landlock=self._landlock(),
+                isolation=self._isolation(records),
             )
         self._cleanup()
         return self.outcome
@@ -263,14 +368,10 @@ class ChildRun:
         lines = self._progress_lines()
         return lines[-1] if lines else "startup"
 
-    def _landlock(self) -> int:
-        for line in self._progress_lines():
-            if line.startswith("sandbox landlock="):
-                try:
-                    return int(line.split("=", 1)[1])
-                except ValueError:
-                    return 0
-        return 0
+    def _isolation(self, records: list[dict]) -> Isolation | None:
+        """From the first ``sandbox`` record: the child writes it before any student code runs."""
+        first = next((r for r in records if r.get("kind") == "sandbox"), None)
+        return Isolation.from_record(first, self._requested)
 
     def _tail(self) -> str:
         try:
