@@ -1,8 +1,13 @@
-"""Every numeric claim of the preprocessing chapter (book/04_preprocessing.md), asserted.
+"""Every numeric claim of the preprocessing chapter (book/04_preprocessing.md), asserted as a claim.
 
-Each test quotes or paraphrases the claim it pins. The experiments are small enough to run at book
-size (a few seconds each); statistical claims are checked on every seed the chapter uses, and where
-cheap on more. Module-scoped fixtures run each experiment once.
+The chapter glues its numbers from the same experiments (``{glue:text}`pre_...```); these tests run the
+experiments with the chapter's arguments and assert what the sentences say, in a form that holds on any
+IEEE-754 machine: bands, orderings, and relations over seeds. Floating-point results that pass through
+BLAS, LAPACK or a training run are never compared for equality; their tolerances are sized to the
+rounding really present (a multiple of the machine epsilon times the size of a sum or a condition
+number). Exact comparisons remain only where the arithmetic is exact (integer counts, signs of
+products, clipping to 0 and 255). Each test quotes the sentence it pins. Module-scoped fixtures run each
+experiment once; the file takes a few seconds.
 """
 
 from __future__ import annotations
@@ -16,8 +21,22 @@ from course_lib.experiments import all_positive, ct_window, image_means, leakage
 from course_lib.scratch import preprocessing as prep
 from course_lib.torch_impl import preprocessing as tprep
 
+EPS = float(np.finfo(np.float64).eps)  # 2^-52, the spacing of float64 numbers just above 1
+
+
+def sum_tolerance(n: int, scale: float) -> float:
+    r"""Ten times the rounding bound of a float64 mean of ``n`` terms of size at most ``scale``.
+
+    $$ |\mathrm{fl}(\bar a) - \bar a| \le n\,\epsilon \max_i |a_i|, \qquad \bar a = \frac1n \sum_{i=1}^n a_i $$
+    is the worst case of recursive summation, divided by the n of the mean (NumPy's pairwise sums and
+    blocked BLAS products do better). The factor ten covers the few operations that follow (a
+    subtraction, a division, a square root).
+    """
+    return 10.0 * n * EPS * scale
+
 
 def cov(z: np.ndarray) -> np.ndarray:
+    """Covariance (1/N) of the rows of ``z``, shape (D, D)."""
     zc = z - z.mean(axis=0)
     return zc.T @ zc / len(z)
 
@@ -25,45 +44,89 @@ def cov(z: np.ndarray) -> np.ndarray:
 # ============================================================================================
 # Zero-centring, normalization, decorrelation, whitening (the 2-D cloud)
 # ============================================================================================
-def test_cloud_numbers_of_the_text():
-    """'the variances (3.10 and 1.28) and the correlation (+0.80) ... normalizing leaves the correlation at
-    exactly +0.80 ... variances 4.02 and 0.36; the first principal direction carries 92% ... covariance I'."""
-    r = preprocess_cloud.run(n=400, seed=0)
-    s = r.stages
-    np.testing.assert_allclose(np.diag(s["centred"].cov), [3.10, 1.28], atol=0.005)
-    assert round(s["original"].correlation, 2) == 0.80
-    np.testing.assert_allclose(np.diag(s["decorrelated"].cov), [4.02, 0.36], atol=0.005)
-    assert round(float(r.explained_variance_ratio[0]), 2) == 0.92
-    np.testing.assert_allclose(s["whitened"].cov, np.eye(2), atol=1e-12)
+def population_cov(config: dict) -> np.ndarray:
+    """The covariance R diag(stds^2) R^T the cloud is drawn from, shape (2, 2)."""
+    a = np.deg2rad(config["angle_deg"])
+    rotation = np.array([[np.cos(a), -np.sin(a)], [np.sin(a), np.cos(a)]])
+    return rotation @ np.diag(np.square(config["stds"])) @ rotation.T
+
+
+@pytest.mark.parametrize("seed", range(5))
+def test_cloud_statistics_are_those_of_its_population(seed):
+    """'the variances (3.10 and 1.28) and the correlation (+0.80) are those of the original ... (variances 4.02
+    and 0.36; the first principal direction carries 92% of the variance)'.
+
+    The glued numbers are statistics of a sample of 400 points (seed 0). On every seed they lie within about
+    three standard errors of the population's: a sample variance has a relative standard error of
+    sqrt(2 / N) = 7%, a correlation (1 - rho^2) / sqrt(N) = 0.02, and the share of the first direction about 0.01.
+    """
+    r = preprocess_cloud.run(n=400, seed=seed)
+    s, pop = r.stages, population_cov(r.config)
+    np.testing.assert_allclose(np.diag(s["centred"].cov), np.diag(pop), rtol=0.2)
+    assert abs(s["original"].correlation - pop[0, 1] / np.sqrt(pop[0, 0] * pop[1, 1])) < 0.06
+    lam = np.linalg.eigvalsh(pop)[::-1]
+    np.testing.assert_allclose(np.diag(s["decorrelated"].cov), lam, rtol=0.2)
+    assert abs(r.explained_variance_ratio[0] - lam[0] / lam.sum()) < 0.03
 
 
 @pytest.mark.parametrize("seed", range(5))
 def test_cloud_pipeline_on_any_seed(seed):
-    """Centring changes nothing but the mean; per-axis normalization keeps the correlation; PCA makes the
-    covariance diagonal; PCA and ZCA whitening make it I."""
-    s = preprocess_cloud.run(n=200, seed=seed).stages
-    assert np.abs(s["original"].mean).min() > 1.0
-    np.testing.assert_allclose(s["centred"].mean, 0.0, atol=1e-12)
-    np.testing.assert_allclose(s["centred"].cov, s["original"].cov, atol=1e-12)
-    np.testing.assert_allclose(np.diag(s["normalized"].cov), 1.0, atol=1e-12)
-    assert s["normalized"].correlation == pytest.approx(s["original"].correlation, abs=1e-12)
+    """'Centring moves the cloud onto the origin and changes nothing else ... dividing by per-axis standard
+    deviations leaves the correlation unchanged ... After the rotation the covariance is diagonal ... and the
+    correlation is 0; after whitening the cloud is round, with covariance I.'
+
+    Each equality of the text holds in exact arithmetic; in float64 it holds up to the rounding of sums of
+    N terms (``sum_tolerance``), times the condition number of the covariance for whitening.
+    """
+    n = 200
+    s = preprocess_cloud.run(n=n, seed=seed).stages
+    x = s["original"].points
+    scale = float(np.abs(x - x.mean(axis=0)).max())
+    assert np.abs(s["original"].mean).min() > 1.0  # the mean is far from the origin
+    np.testing.assert_allclose(s["centred"].mean, 0.0, atol=sum_tolerance(n, np.abs(x).max()))
+    np.testing.assert_allclose(s["centred"].cov, s["original"].cov, atol=sum_tolerance(n, scale**2))
+    z = s["normalized"].points
+    np.testing.assert_allclose(np.diag(s["normalized"].cov), 1.0, atol=sum_tolerance(n, np.abs(z).max() ** 2))
     assert abs(s["original"].correlation) > 0.5
-    assert abs(s["decorrelated"].cov[0, 1]) < 1e-12 and s["decorrelated"].cov[0, 0] > s["decorrelated"].cov[1, 1]
+    assert s["normalized"].correlation == pytest.approx(s["original"].correlation, abs=sum_tolerance(n, 1.0))
+    d = s["decorrelated"].cov
+    assert abs(d[0, 1]) < sum_tolerance(n, d[0, 0]) and d[0, 0] > d[1, 1]
+    kappa = d[0, 0] / d[1, 1]
     for name in ("whitened", "zca"):
-        np.testing.assert_allclose(s[name].cov, np.eye(2), atol=1e-12)
+        np.testing.assert_allclose(s[name].cov, np.eye(2), atol=sum_tolerance(n, kappa))
 
 
 def test_check_cell_numpy_equals_torch_and_covariance_is_identity():
-    """Check section: '|numpy - torch|, |cov(z) - I|, |inverse(transform(x)) - x| ... below 1e-11'."""
+    """Check section: 'All three differences are float64 rounding ... Here kappa ~ 9,293 and kappa 2^-52 ~ 2.1e-12;
+    the largest of the six differences, relative to the size of what it compares, is 1.4e-12, within a small
+    multiple of that.'
+
+    Why kappa = lambda_max / lambda_min of the covariance C sets the scale: C is formed with a relative rounding
+    of a few eps, and a backward-stable eigensolver returns eigenvalues with absolute errors of a few
+    eps * lambda_max. The smallest eigenvalue is therefore known only to a relative eps * kappa, and so is the
+    factor lambda_min^(-1/2) that whitening puts on its direction (the eigenvectors err by eps * lambda_max / gap,
+    less here). NumPy (OpenBLAS) and PyTorch (MKL or its own kernels) round differently, so their whitening
+    matrices differ by up to about eps * kappa * max|W| (1.8e-11 absolute on one CPU, 1.1e-12 on another, with
+    kappa = 9293 and max|W| = 13); cov(z) = W^T C W inherits the same relative error. The bound is ten times
+    eps * kappa. The round trip x -> z -> x multiplies by W and by its inverse, whose condition number is
+    sqrt(kappa), so its error is bounded by ten times eps * sqrt(kappa) * max|x|.
+    The bounds stay far below what a real disagreement would produce: dividing by N - 1 instead of N changes W
+    by 1 / (2N) = 1e-3, relative.
+    """
     rng = np.random.default_rng(0)
     x = rng.standard_normal((500, 10)) @ rng.standard_normal((10, 10)) + 3.0
+    eigenvalues = np.linalg.eigvalsh(cov(x))
+    kappa = eigenvalues[-1] / eigenvalues[0]
+    assert 1e3 < kappa < 1e5  # an ill-conditioned covariance: the check is not a trivial one
+    bound = 10 * EPS * kappa
+    assert bound < 1e-3 / 1e4  # ten thousand times below the N - 1 versus N mistake
     for kind in ("pca", "zca"):
         ours = prep.fit_whitening(x, kind=kind, eps=0.0)
         twin = tprep.fit_whitening(torch.tensor(x), kind=kind, eps=0.0)
         z = ours.transform(x)
-        assert np.abs(ours.matrix - twin.matrix.numpy()).max() < 1e-11
-        assert np.abs(z.T @ z / len(z) - np.eye(10)).max() < 1e-11
-        assert np.abs(ours.inverse_transform(z) - x).max() < 1e-11
+        assert np.abs(ours.matrix - twin.matrix.numpy()).max() <= bound * np.abs(ours.matrix).max()
+        assert np.abs(z.T @ z / len(z) - np.eye(10)).max() <= bound
+        assert np.abs(ours.inverse_transform(z) - x).max() <= 10 * EPS * np.sqrt(kappa) * np.abs(x).max()
 
 
 # ============================================================================================
@@ -75,49 +138,87 @@ def positive():
 
 
 def test_same_sign_gradients(positive):
-    """'With raw pixels, 100% of the per-example gradient rows have a single sign; after centring, 0% do.'"""
+    """'With raw pixels, 100% of the per-example gradient rows (one per example and output unit) have a single
+    sign, exactly as the chain rule says; after centring, 0% do.'
+
+    The raw fraction is exactly 1 on any IEEE-754 machine: each row is dL/dz * x with every x_d >= 0, and the
+    sign of a floating-point product is the product of the signs (softmax gradients are never 0 here). After
+    centring, every row holds pixels on both sides of their mean; the band keeps the glued '0%' true.
+    """
     for r in positive.digits:
-        assert r.same_sign == (1.0 if r.name == "raw" else 0.0), (r.name, r.seed, r.same_sign)
+        if r.name == "raw":
+            assert r.same_sign == 1.0, r.seed
+        else:
+            assert r.same_sign < 0.005, (r.name, r.seed, r.same_sign)
 
 
 def test_curvature(positive):
-    """'The largest eigenvalue ... is 11.4 with raw pixels and 1.0 with centred ones'; the mean adds a
-    direction of eigenvalue about 1 + ||mu||^2."""
-    assert round(np.mean([r.lambda_max for r in positive.runs("raw")]), 1) == 11.4  # the table's mean over seeds
+    """'The largest eigenvalue of the second-moment matrix is 11.4 with raw pixels and 1.0 with centred ones';
+    the mean adds 'a direction of eigenvalue about 1 + ||mu||^2'.
+
+    Raw: on every seed lambda_max agrees with 1 + ||mu||^2 within 2% and lies between 10.5 and 12.5. Centred:
+    in exact arithmetic the bias column is an eigenvector of eigenvalue 1 (the centred pixels have mean 0) and
+    every pixel's variance is below 1, so lambda_max = 1; in float64 the pixels' means are 0 only up to the
+    rounding of a sum over the N training digits, and the eigenvalue moves by as much.
+    """
     for r in positive.runs("raw"):
-        assert 11.3 < r.lambda_max < 11.5
-        mu = load_digits(seed=r.seed).x_train.mean(axis=0)
+        mu = load_digits(seed=r.seed, scale="unit").x_train.mean(axis=0)
         assert r.lambda_max == pytest.approx(1.0 + mu @ mu, rel=0.02)
+        assert 10.5 < r.lambda_max < 12.5
     for r in positive.runs("centred"):
-        assert r.lambda_max == pytest.approx(1.0, abs=1e-9)  # the bias column; pixel variances are smaller
+        x = load_digits(seed=r.seed, scale="unit").x_train
+        assert x.var(axis=0).max() < 1.0
+        assert r.lambda_max == pytest.approx(1.0, abs=sum_tolerance(len(x), 1.0))
 
 
-def test_raw_diverges_from_lr_20_and_centred_converges_at_100(positive):
-    """'Raw inputs diverge from a learning rate of 20 on; centred ones still converge at 100.'"""
-    split = load_digits(seed=0)
+def test_raw_diverges_where_centred_still_converges(positive):
+    """'Raw inputs diverge from a learning rate of 20 on; centred ones still converge at 100.'
+
+    The glued rates are the smallest of the grid at which raw inputs fail on every seed and the largest at which
+    centred ones converge on every seed. Asserted: the raw failure is a clean threshold on every seed (every
+    larger rate fails, every smaller one converges), it is divergence and not slowness, and centred inputs still
+    converge beyond it, up to the top of the grid.
+    """
+    raw, centred, lrs = positive.runs("raw"), positive.runs("centred"), positive.lrs
+    diverging = min(lr for lr in lrs if all(r.steps_to_threshold[lr] is None for r in raw))
+    assert 10.0 < diverging <= 50.0
+    for r in raw:
+        assert all((r.steps_to_threshold[lr] is None) == (lr >= diverging) for lr in lrs), r.steps_to_threshold
+    largest = max(lr for lr in lrs if all(r.steps_to_threshold[lr] is not None for r in centred))
+    assert largest > diverging and largest == max(lrs)
+    # a failure at that rate is divergence, not slowness: the loss blows up long before the step budget
+    split = load_digits(seed=0, scale="unit")
     w0 = 0.01 * np.random.default_rng([0, 1]).standard_normal((64, 10))
-    for r in positive.runs("raw"):
-        assert all(r.steps_to_threshold[lr] is None for lr in (20.0, 50.0, 100.0))
-        assert all(r.steps_to_threshold[lr] is not None for lr in (1.0, 2.0, 5.0, 10.0))
-    for r in positive.runs("centred"):
-        assert r.steps_to_threshold[100.0] is not None
-    # None at lr 20 means divergence, not slowness
-    curve, steps = all_positive._train(split.x_train, split.y_train, 20.0, 200, 0.3, w0)
+    curve, steps = all_positive._train(split.x_train, split.y_train, diverging, 200, 0.3, w0)
     assert steps is None and len(curve) < 200 and (not np.isfinite(curve[-1]) or curve[-1] > 10 * curve[0])
 
 
 def test_steps_to_the_threshold(positive):
-    """'the raw classifier needs 21 to 22 steps ... centred inputs need 2 to 4, standardized ones 2, on all three seeds.'"""
-    assert set(positive.best_steps("raw")) <= {21.0, 22.0}
-    assert set(positive.best_steps("centred")) <= {2.0, 3.0, 4.0}
-    assert set(positive.best_steps("standardized")) == {2.0}
+    """'At its best learning rate, the raw classifier needs 21 to 22 steps ... centred inputs need 2 to 4,
+    standardized ones at most 2, on all three seeds.'
+
+    Asserted as bands on every seed, and as the ordering the paragraph is about: raw inputs need at least three
+    times as many steps as centred or standardized ones.
+    """
+    raw, centred, standard = (positive.best_steps(name) for name in all_positive.INPUTS)
+    assert np.all((raw >= 15) & (raw <= 30)), raw
+    assert np.all(centred <= 6) and np.all(standard <= 4), (centred, standard)
+    assert np.all(raw >= 3 * np.maximum(centred, standard))
 
 
 def test_raw_loss_climbs_before_it_settles(positive):
-    """'on the way its loss first climbs to about 15: the steep direction overshoots'."""
-    raw0 = next(r for r in positive.runs("raw") if r.seed == 0)
-    assert raw0.best_lr == 10.0
-    assert 10.0 < raw0.best_curve.max() < 20.0
+    """'on the way its loss first climbs to about 14: the steep direction overshoots'.
+
+    On every seed the raw loss at the best learning rate first climbs to several times its starting value
+    (ln 10 = 2.3) and then reaches the threshold; the mean peak, glued, lies between 10 and 20.
+    """
+    peaks = []
+    for r in positive.runs("raw"):
+        curve = r.best_curve
+        assert curve.max() > 3 * curve[0] and curve[-1] <= positive.threshold
+        assert np.argmax(curve) < len(curve) - 1
+        peaks.append(curve.max())
+    assert 10.0 < np.mean(peaks) < 20.0
 
 
 # ============================================================================================
@@ -128,26 +229,53 @@ def means():
     return image_means.run(seeds=(0, 1, 2), lrs=(0.3, 1.0, 3.0), steps=100, seed=0)
 
 
+def largest_mean_left_by_channel_centring(images: np.ndarray) -> float:
+    """max over pixels of |per-pixel mean| after subtracting the per-channel mean; images (N, C, H, W)."""
+    stats = prep.fit_channel_mean(images)
+    return float(np.abs(stats.transform(images).mean(axis=0)).max())
+
+
 def test_mean_image_vs_channel_mean(means):
-    """'Subtracting it centres every pixel exactly; the per-channel mean ... leaves per-pixel means of up to
-    0.45 (digits) and 0.35 (scenes)'; 3072 vs 3 numbers for CIFAR-10 (here C*H*W vs C)."""
+    """'Subtracting it centres every pixel exactly; the per-channel mean centres each channel as a whole but
+    leaves per-pixel means of up to 0.45 (digits) and 0.35 (scenes)'; 3072 vs 3 numbers for CIFAR-10 (here
+    C*H*W vs C).
+
+    'Exactly' is exact arithmetic: in float64 the per-pixel means after mean-image centring are the rounding of
+    a sum over the N images. The residues of channel centring are a property of the data, in a band.
+    """
     d, s = means.sets["digits"], means.sets["scenes"]
-    assert round(d.residual_after_channel, 2) == 0.45 and round(s.residual_after_channel, 2) == 0.35
-    assert d.residual_after_mean_image < 1e-12 and s.residual_after_mean_image < 1e-12
+    assert 0.40 < d.residual_after_channel < 0.50 and 0.30 < s.residual_after_channel < 0.40
+    n_digits, n_scenes = len(load_digits(seed=0).x_train), means.config["n_scenes"]  # images in [0, 1]
+    assert d.residual_after_mean_image < sum_tolerance(n_digits, 1.0)
+    assert s.residual_after_mean_image < sum_tolerance(n_scenes, 1.0)
     assert d.n_stats == {"mean image": 64, "channel mean": 1} and s.n_stats == {"mean image": 768, "channel mean": 3}
-    assert s.brightness_spread > 0.05 and s.brightness_spread_after < 1e-12  # per-image centring removes exposure
+    # per-image centring removes the exposure, up to the rounding of a mean over C*H*W pixels
+    assert s.brightness_spread > 0.05 and s.brightness_spread_after < sum_tolerance(768, 1.0)
     # the scenes' mean image: sky on top is bluer than the ground below
     assert s.mean_image[2, :3].mean() > s.mean_image[2, -3:].mean() + 0.2
 
 
+@pytest.mark.parametrize("seed", [1, 2, 3, 4])
+def test_channel_centring_leaves_structure_on_other_seeds(seed):
+    """The same residues on other splits of the digits and other draws of the scenes."""
+    digits = load_digits(seed=seed).x_train.reshape(-1, 1, 8, 8)
+    scenes = image_means.make_scenes(np.random.default_rng(seed), 600)
+    assert 0.40 < largest_mean_left_by_channel_centring(digits) < 0.50
+    assert 0.30 < largest_mean_left_by_channel_centring(scenes) < 0.40
+
+
 def test_centring_choice_does_not_change_the_end_point(means):
     """'raw, channel-centred, mean-image-centred and standardized inputs all reach a mean test accuracy between
-    95.8% and 96.0%, a smaller spread than the one between seeds (93.6% to 97.2%)'."""
-    avg = {k: v.mean() for k, v in means.accuracy.items()}
-    assert all(0.958 <= round(a, 3) <= 0.960 for a in avg.values()), avg
+    95.8% and 96.0%, a smaller spread than the one between seeds (93.6% to 97.2%)'.
+
+    Asserted as the claim: the four means lie within one point of each other, a smaller spread than the one
+    over seeds and inputs, and in a band of 94% to 98%.
+    """
+    avg = np.array([v.mean() for v in means.accuracy.values()])
     every = np.concatenate(list(means.accuracy.values()))
-    assert round(every.min(), 3) == 0.936 and round(every.max(), 3) == 0.972
-    assert max(avg.values()) - min(avg.values()) < every.max() - every.min()
+    assert np.all((0.94 < avg) & (avg < 0.98)), avg
+    assert avg.max() - avg.min() < 0.01
+    assert avg.max() - avg.min() < every.max() - every.min()
 
 
 # ============================================================================================
@@ -158,36 +286,61 @@ def white():
     return whitening_images.run(eps=(1e-4, 1e-3, 1e-2, 1e-1), seed=0)
 
 
+def assert_rank_is_the_number_of_varying_pixels(result: whitening_images.WhiteningImagesResult, seed: int):
+    """The covariance's rank is 64 minus the constant pixels, with a wide gap in the spectrum at the cut."""
+    x = load_digits(seed=seed).x_train
+    n_constant = int(np.sum(np.ptp(x, axis=0) == 0))  # max - min == 0 is exact
+    assert 1 <= n_constant <= 8 and result.rank == 64 - n_constant
+    lam = result.eigenvalues
+    cut = lam[0] * max(x.shape) * EPS  # the rounding scale of the covariance, used by the experiment
+    assert lam[result.rank - 1] > 1e6 * cut and np.all(np.abs(lam[result.rank:]) < cut)
+    assert 0.65 < lam[:10].sum() / lam.sum() < 0.85
+
+
 def test_digits_covariance_is_singular(white):
-    """'only 60 of the 64 directions have any variance and whitening without eps is impossible'; 'the ten
-    largest [carry] 74%'."""
-    assert white.rank == 60 and "singular" in white.singular_error and "60 of the 64" in white.singular_error
-    lam = white.eigenvalues
-    assert round(lam[:10].sum() / lam.sum(), 2) == 0.74
-    x = load_digits(seed=0).x_train
-    assert int(np.sum(x.std(axis=0) == 0)) == 4  # 'four border pixels are 0 in every training digit'
+    """'In every training digit 4 border pixels are 0, so only 60 of the 64 directions have any variance and
+    whitening without eps is impossible'; 'a few directions carry most of the variance (the ten largest, 74%)'.
+
+    The rank counts eigenvalues above lambda_max * N * eps; the smallest non-zero eigenvalue is more than a million
+    times that and the others below it, so the count cannot move with rounding.
+    """
+    assert_rank_is_the_number_of_varying_pixels(white, seed=0)
+    assert "singular" in white.singular_error and f"{white.rank} of the 64" in white.singular_error
+
+
+@pytest.mark.parametrize("seed", [1, 2])
+def test_digits_covariance_is_singular_on_other_splits(seed):
+    assert_rank_is_the_number_of_varying_pixels(whitening_images.run(eps=(1e-1,), seed=seed), seed)
 
 
 def test_whitening_turns_digits_into_edge_maps(white):
-    """'the share of their energy above half the Nyquist frequency rises from 33% to between 67% (eps 0.1)
-    and 81% (eps 1e-4)'."""
-    assert round(white.hf_share_original, 2) == 0.33
-    assert round(white.hf_share_zca[0.1], 2) == 0.67 and round(white.hf_share_zca[1e-4], 2) == 0.81
-    shares = [white.hf_share_zca[e] for e in white.eps]
-    assert all(a > b for a, b in zip(shares, shares[1:]))  # smaller eps, more high frequencies
+    """'the share of their energy above half the Nyquist frequency rises from 33% to between 67% (eps = 0.1) and
+    81% (eps = 1e-4)'.
+
+    Asserted: every whitened share is far above the original's, the share grows as eps shrinks, and the three
+    glued shares lie in bands around the text's values.
+    """
+    shares = [white.hf_share_zca[e] for e in sorted(white.eps, reverse=True)]  # eps from large to small
+    assert 0.25 < white.hf_share_original < 0.40
+    assert all(share > white.hf_share_original + 0.2 for share in shares)
+    assert all(a < b for a, b in zip(shares, shares[1:]))  # smaller eps, more high frequencies
+    assert 0.55 < shares[0] < 0.75 and 0.75 < shares[-1] < 0.90
 
 
 def test_noise_amplification(white):
-    """'The noise-to-signal ratio of white pixel noise grows by a factor of 2.3 at eps = 0.1 and 134 at eps = 1e-4'."""
-    assert round(white.noise_amplification[0.1], 1) == 2.3
-    assert round(white.noise_amplification[1e-4]) == 134 or round(white.noise_amplification[1e-4], 1) == 133.5
-    amps = [white.noise_amplification[e] for e in white.eps]
-    assert all(a > b for a, b in zip(amps, amps[1:]))
+    """'The noise-to-signal ratio of white pixel noise grows by a factor of 2.3 at eps = 0.1 and 134 at eps = 1e-4';
+    Pitfalls: 'the noise is amplified more than a hundredfold (134-fold for the digits at eps = 1e-4)'.
+    """
+    amps = [white.noise_amplification[e] for e in sorted(white.eps, reverse=True)]
+    assert all(a < b for a, b in zip(amps, amps[1:]))  # smaller eps, more noise
+    assert 1.5 < amps[0] < 4.0
+    assert 100.0 < amps[-1] < 250.0
 
 
 @pytest.mark.parametrize("eps", [1e-3, 1e-1])
 def test_noise_amplification_formula_matches_a_simulation(eps):
-    """The closed form used for the table equals what whitening does to actual pixel noise."""
+    """The closed form used for the table equals what whitening does to actual pixel noise (within the 3% of a
+    Monte Carlo estimate from 20000 noise images)."""
     rng = np.random.default_rng(1)
     x = load_digits(seed=0).x_train
     stats = prep.fit_whitening(x, kind="zca", eps=eps)
@@ -201,11 +354,16 @@ def test_noise_amplification_formula_matches_a_simulation(eps):
 
 
 def test_imagenet_cost(white):
-    """'D = 150528 pixels; its covariance has D^2 ~ 2.3e10 entries (about 91 GB in float32) ... D^3 ~ 3.4e15'."""
-    assert white.imagenet_dim == 150_528
-    assert round(white.imagenet_dim**2 / 1e10, 1) == 2.3
-    assert round(white.imagenet_cov_gb) == 91
-    assert round(white.imagenet_eig_flops / 1e15, 1) == 3.4
+    """'D = 150 528 pixels; its covariance has D^2 ~ 2.3 x 10^10 entries (about 91 GB in float32) ...
+    D^3 ~ 3.4 x 10^15'.
+
+    Integer arithmetic, exact on any machine (D^2 * 4 bytes is below 2^53, so even its float is exact).
+    """
+    d = white.imagenet_dim
+    assert d == 224 * 224 * 3 == 150_528
+    assert 2.25e10 <= d**2 < 2.35e10
+    assert 90.5 <= white.imagenet_cov_gb < 91.5 and white.imagenet_cov_gb * 1e9 == pytest.approx(4 * d**2)
+    assert 3.35e15 <= white.imagenet_eig_flops < 3.45e15
 
 
 # ============================================================================================
@@ -218,34 +376,47 @@ def leak():
 
 def test_train_plus_test_statistics_change_nothing_here(leak):
     """'their pixels barely move the mean and std (by at most 0.27 training standard deviations for one pixel),
-    and not a single test prediction changes on any of the five seeds'."""
-    assert round(float(leak.stat_shift.max()), 2) == 0.27
-    assert leak.changed_predictions.tolist() == [0] * 5
-    np.testing.assert_array_equal(leak.acc_all_stats, leak.acc_train_stats)
+    and the test predictions hardly notice: over the five seeds, 0 of 1,800 change.'
+
+    Asserted on every seed: the largest shift is below half a training standard deviation (and not zero: the
+    leak is real), at most 1% of the test predictions change, and the test accuracy moves by at most two
+    predictions of 360 (0.6 points).
+    """
+    n_test = len(load_digits(seed=0).y_test)
+    assert np.all(leak.stat_shift < 0.5) and leak.stat_shift.max() > 0.05
+    assert leak.changed_predictions.sum() <= 0.01 * n_test * len(leak.seeds)
+    assert np.all(np.abs(leak.all_stats_gain) < 0.006), leak.all_stats_gain
 
 
 def test_batch_statistics_at_inference(leak):
-    """'Random batches lose a point (96.4% to 95.4%). Batches of a single class ... collapse to 14.0%'."""
-    acc = {k: v.mean() for k, v in leak.batch_acc.items()}
-    assert round(acc[("random", "train")], 3) == 0.964 and round(acc[("random", "own batch")], 3) == 0.954
-    assert round(acc[("one class", "own batch")], 3) == 0.140
-    for s in range(5):  # on every seed, not just on average
-        assert leak.batch_acc[("one class", "train")][s] > 0.9
-        assert leak.batch_acc[("one class", "own batch")][s] < 0.25
-        assert 0.0 <= leak.batch_acc[("random", "train")][s] - leak.batch_acc[("random", "own batch")][s] < 0.04
+    """'Random batches lose a little (96.4% to 95.4%). Batches of a single class ... collapse to 14.0%'.
+
+    On every seed: with training statistics both kinds of batches are classified above 90%; with each batch's
+    own statistics random batches lose less than 4 points, and single-class batches fall below 25% (chance is
+    10%). On average over the seeds, random batches do lose accuracy.
+    """
+    train, own = leak.batch_acc[("random", "train")], leak.batch_acc[("random", "own batch")]
+    assert np.all(leak.batch_acc[("one class", "train")] > 0.9) and np.all(train > 0.9)
+    assert np.all(train - own < 0.04) and 0.0 < (train - own).mean() < 0.03
+    assert np.all(leak.batch_acc[("one class", "own batch")] < 0.25)
+    assert 0.05 < leak.batch_acc[("one class", "own batch")].mean() < 0.25
 
 
 def test_selection_on_all_data_fakes_accuracy_on_noise(leak):
     """'an apparent test accuracy of 87.5% (over 20 repetitions); selecting on the training half only gives
-    48.8%, chance'."""
+    48.8%, chance'.
+
+    Every leaky repetition scores above 75%; the honest mean lies within two standard errors (plus a margin)
+    of one half.
+    """
     assert len(leak.noise_acc_leaky) == len(leak.noise_acc_honest) == 20
-    assert round(leak.noise_acc_leaky.mean(), 3) == 0.875 and round(leak.noise_acc_honest.mean(), 3) == 0.488
-    assert leak.noise_acc_leaky.min() > 0.75  # every repetition, not just the mean
+    assert leak.noise_acc_leaky.min() > 0.75 and 0.8 < leak.noise_acc_leaky.mean() < 0.95
     assert abs(leak.noise_acc_honest.mean() - 0.5) < 2 * leak.noise_acc_honest.std() / np.sqrt(20) + 0.02
 
 
 @pytest.mark.parametrize("seed", [1, 2])
 def test_selection_leak_on_other_seeds(seed):
+    """The selection leak on other draws of the noise: far above chance when selecting on all data, chance when not."""
     r = leakage.run(seeds=(0,), steps=20, n_batches=2, noise_repeats=10, seed=seed)
     assert r.noise_acc_leaky.mean() > 0.75 and 0.35 < r.noise_acc_honest.mean() < 0.65
 
@@ -269,52 +440,77 @@ def test_phantom_is_in_hounsfield_units(ct):
 
 
 def test_views_of_the_text(ct):
-    """'Squashed naively, 2232 HU share 256 grey levels, 8.8 HU per level: the lesion differs ... by 1.3 grey
-    levels ... In the soft-tissue window a level is 1.6 HU and the lesion stands out by 7.6 levels.'"""
+    """'Squashed naively, 2232 HU share 256 grey levels, 8.8 HU per level: the lesion differs from the liver by 1.3
+    grey levels and is invisible. In the soft-tissue window a level is 1.6 HU and the lesion stands out by 7.6
+    levels.'
+
+    The naive range runs from air (-1000 HU less the noise) to cortical bone (1200 HU plus the noise), spread over
+    255 steps. The lesion's contrast in grey levels is its contrast in HU divided by the HU per level, up to half
+    a level of rounding to whole levels.
+    """
     lo, hi = ct.view_ranges["naive"]
-    assert hi - lo == 2232
-    assert round(ct.hu_per_level["naive"], 1) == 8.8 and round(ct.hu_per_level["soft tissue"], 1) == 1.6
-    assert round(ct.lesion_contrast["naive"], 1) == 1.3 and round(ct.lesion_contrast["soft tissue"], 1) == 7.6
-    assert ct.lesion_contrast["soft tissue"] > 5 * ct.lesion_contrast["naive"]
+    assert 2150 <= hi - lo <= 2300
+    assert ct.hu_per_level["naive"] == pytest.approx((hi - lo) / 255, rel=4 * EPS)
+    assert ct.hu_per_level["soft tissue"] == pytest.approx(400 / 255, rel=4 * EPS)
+    p = ct.phantom
+    contrast_hu = p.hu[p.lesion].mean() - p.hu[p.surround].mean()
+    for view in ("naive", "soft tissue"):
+        assert abs(ct.lesion_contrast[view] - contrast_hu / ct.hu_per_level[view]) < 0.5, view
+    assert ct.lesion_contrast["naive"] < 2.0  # one or two grey levels: invisible
+    assert ct.lesion_contrast["soft tissue"] > 4 * ct.lesion_contrast["naive"]
     for view in ct.views.values():
         assert view.dtype == np.uint8
 
 
 @pytest.mark.parametrize("seed", [1, 2, 3])
 def test_soft_tissue_window_shows_the_lesion_on_any_phantom(seed):
+    """The same contrast of views on other phantoms."""
     r = ct_window.run(size=128, seeds=(), seed=seed)
     assert r.lesion_contrast["soft tissue"] > 4 * r.lesion_contrast["naive"]
     assert r.lesion_contrast["naive"] < 2.5
 
 
 def test_each_window_answers_one_question(ct):
-    """'The lung window shows the vessels in the lungs ...; the bone window separates cortical from cancellous
-    bone and hides everything soft.'"""
+    """'The lung window shows the vessels in the lungs and flattens the soft tissue into near-white; the bone
+    window separates cortical from cancellous bone and hides everything soft.'
+
+    The equalities below are exact: the soft-tissue window clips both lung tissues to grey level 0 and both bone
+    tissues to 255.
+    """
     p, views = ct.phantom, {k: v.astype(float) for k, v in ct.views.items()}
     vessel = p.tissues["lung"] & (p.hu > -650)
     parenchyma = p.tissues["lung"] & (p.hu < -750)
     assert views["lung"][vessel].mean() - views["lung"][parenchyma].mean() > 30
-    assert views["soft tissue"][vessel].mean() - views["soft tissue"][parenchyma].mean() == 0  # both clipped to black
+    assert views["lung"][p.tissues["liver"]].mean() > 200  # soft tissue near white
+    assert views["soft tissue"][vessel].mean() == views["soft tissue"][parenchyma].mean() == 0  # both clipped to black
     cortical, marrow = p.hu > 1000, (p.hu > 200) & (p.hu < 400) & p.tissues["bone"]
     assert views["bone"][cortical].mean() - views["bone"][marrow].mean() > 80
     assert views["soft tissue"][cortical].mean() == views["soft tissue"][marrow].mean() == 255
 
 
 def test_quantizing_a_squashed_range_costs_the_detector(ct):
-    """'Quantizing the squashed range to 8 bits costs the detector about 4.5 points (92.4% against 96.9% to
-    97.0%) on every one of the five seeds ... Twelve bits lose nothing, and neither does the 8-bit soft-tissue
-    window (96.8%)'."""
+    """'Quantizing the squashed range to 8 bits costs the detector about 4.6 points (92.4% against 96.9% to 97.0%)
+    on every one of the five seeds ... Twelve bits lose nothing measurable, and neither does the 8-bit
+    soft-tissue window (96.8%)'.
+
+    1500 test patches give an accuracy near 97% a standard error of sqrt(0.97 * 0.03 / 1500) = 0.45 points.
+    Asserted: the 8-bit squash costs more than two points on every seed and three to six points on average;
+    twelve bits and the 8-bit window stay within one point (about two standard errors) of floating point on
+    every seed, and within half a point on average.
+    """
     acc = ct.accuracy
-    assert round(acc["naive 8-bit"].mean(), 3) == 0.924
-    assert round(acc["naive 12-bit"].mean(), 3) == 0.969 and round(acc["naive float"].mean(), 3) == 0.970
-    assert round(acc["window 8-bit"].mean(), 3) == 0.968
-    assert np.all(acc["naive float"] - acc["naive 8-bit"] > 0.03)  # every seed
-    assert np.all(np.abs(acc["naive 12-bit"] - acc["naive float"]) < 0.005)
-    assert np.all(np.abs(acc["window 8-bit"] - acc["naive float"]) < 0.01)
-    assert 0.04 <= acc["naive float"].mean() - acc["naive 8-bit"].mean() <= 0.05
+    cost = acc["naive float"] - acc["naive 8-bit"]
+    assert np.all(cost > 0.02) and 0.03 < cost.mean() < 0.06
+    assert 0.88 < acc["naive 8-bit"].mean() < 0.95
+    assert all(0.95 < acc[r].mean() < 0.99 for r in ("naive 12-bit", "naive float", "window 8-bit"))
+    for r in ("naive 12-bit", "window 8-bit"):
+        diff = acc[r] - acc["naive float"]
+        assert np.all(np.abs(diff) < 0.01) and abs(diff.mean()) < 0.005, (r, diff)
 
 
 def test_ct_experiment_is_deterministic_and_leaves_global_rngs_alone():
+    """Two runs in one process give the same phantom and accuracy (same machine, same code path: exact), and the
+    experiment draws only from its own generators."""
     np.random.seed(3)
     before = np.random.get_state()[1].copy()
     a = ct_window.run(size=64, seeds=(0,), n_patches=200, steps=20, seed=5)
