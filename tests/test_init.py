@@ -44,8 +44,60 @@ def test_fans_of_our_layout_equal_torch_on_the_transpose(fan_in, fan_out):
 
 @pytest.mark.parametrize("shape", CONV_SHAPES)
 def test_fans_of_conv_weights_equal_torch(shape):
-    assert S.fans(shape) == T.fans(torch.empty(shape)) == TI._calculate_fan_in_and_fan_out(torch.empty(shape))
+    torch_fans_ = TI._calculate_fan_in_and_fan_out(torch.empty(shape))
+    assert S.fans(shape, layout="conv") == T.fans(torch.empty(shape), layout="conv") == torch_fans_
     assert S.fans((16, 3, 3, 3)) == (27, 144)
+
+
+@pytest.mark.parametrize("shape", [s for s in CONV_SHAPES if len(s) in (4, 5)])
+def test_fans_read_4d_and_5d_weights_as_conv_by_default(shape):
+    assert S.fans(shape) == S.fans(shape, layout="conv") == T.fans(torch.empty(shape))
+    assert S.fans(shape) == TI._calculate_fan_in_and_fan_out(torch.empty(shape))
+
+
+def test_fans_of_a_conv1d_weight_with_layout_conv_equal_torch():
+    w = torch.nn.Conv1d(6, 4, kernel_size=3).weight  # (out_c, in_c, k) = (4, 6, 3)
+    assert S.fans(w.shape, layout="conv") == T.fans(w, layout="conv") == TI._calculate_fan_in_and_fan_out(w) == (18, 12)
+
+
+@pytest.mark.parametrize("k", [1, 2, 5])
+@pytest.mark.parametrize("d, m", [(6, 3), (20, 20), (1, 7)])
+def test_fans_of_a_maxout_weight_are_those_of_one_piece(k, d, m):
+    """Each of the k pieces is its own (D, M) linear map of the same input: k does not multiply."""
+    assert S.fans((k, d, m), layout="maxout") == T.fans(torch.empty(k, d, m), layout="maxout") == (d, m)
+    assert S.fans((k, d, m), layout="maxout") == S.fans((d, m))
+    if k > 1:
+        assert S.fans((k, d, m), layout="maxout") != S.fans((k, d, m), layout="conv")
+
+
+@pytest.mark.parametrize(
+    "call",
+    [
+        lambda: S.fans((4, 6, 3)),
+        lambda: T.fans(torch.empty(4, 6, 3)),
+        lambda: S.he_normal(np.random.default_rng(0), 6, 3, shape=(4, 6, 3)),
+        lambda: S.orthogonal(np.random.default_rng(0), 6, 3, shape=(4, 6, 3)),
+        lambda: T.xavier_uniform(torch.empty(4, 6, 3)),
+        lambda: T.orthogonal(torch.empty(4, 6, 3)),
+    ],
+)
+def test_a_3d_weight_without_a_layout_is_refused(call):
+    """A 3-D weight is a conv1d weight or a maxout weight, with different fans: no guessing."""
+    with pytest.raises(ValueError, match=r"conv1d weight \(out_c, in_c, k\) or a maxout weight \(k, in, out\)") as err:
+        call()
+    assert "layout='conv'" in str(err.value) and "layout='maxout'" in str(err.value)
+
+
+@pytest.mark.parametrize(
+    "shape, layout",
+    [((5, 3), "maxout"), ((5, 3), "conv"), ((4, 6, 3), "linear"), ((2, 3, 4, 5), "maxout"), ((2, 3, 4, 5), "linear"),
+     ((5, 3), "dense"), ((5, 3), "Linear"), ((5, 3), 2), ((5, 3), ["conv"]), ((1, 2, 3, 4, 5, 6), None)],
+)
+def test_a_layout_that_does_not_fit_is_refused(shape, layout):
+    with pytest.raises(ValueError, match="fans: .*layout"):
+        S.fans(shape, layout)
+    with pytest.raises(ValueError, match="fans: .*layout"):
+        T.fans(torch.empty(shape), layout)
 
 
 @pytest.mark.parametrize("bad", [(5,), (), (3, 0), (0, 4, 3, 3), (-2, 3), "ab", 7])
@@ -258,6 +310,46 @@ def test_shape_option_draws_a_conv_weight_with_its_fans():
     assert abs(w.std() / S.he_std(27, 144) - 1) < 0.1
     with pytest.raises(ValueError, match="fans"):
         S.xavier_uniform(np.random.default_rng(0), 16, 3, shape=shape)
+
+
+def test_shape_option_with_a_maxout_layout_draws_one_piece_scale():
+    shape = (3, 200, 100)  # k = 3 pieces of (200, 100)
+    w = S.he_normal(np.random.default_rng(0), *S.fans(shape, layout="maxout"), shape=shape, layout="maxout")
+    assert w.shape == shape
+    assert abs(w.std() / S.he_std(200, 100) - 1) < 0.02
+    t = T.he_normal(torch.empty(shape, dtype=torch.float64), generator=torch.Generator().manual_seed(0), layout="maxout")
+    assert abs(float(t.std()) / S.he_std(200, 100) - 1) < 0.02
+    with pytest.raises(ValueError, match="layout='maxout'"):  # the conv reading's fans do not match
+        S.he_normal(np.random.default_rng(0), *S.fans(shape, layout="conv"), shape=shape, layout="maxout")
+    with pytest.raises(ValueError, match="shape="):  # a layout describes a shape
+        S.he_normal(np.random.default_rng(0), 200, 100, layout="maxout")
+
+
+def test_shape_option_with_a_conv1d_layout():
+    shape = (8, 6, 3)
+    w = S.xavier_uniform(np.random.default_rng(0), *S.fans(shape, layout="conv"), shape=shape, layout="conv")
+    assert w.shape == shape and np.abs(w).max() <= S.xavier_bound(18, 24)
+    o = S.orthogonal(np.random.default_rng(0), *S.fans(shape, layout="conv"), shape=shape, layout="conv")
+    np.testing.assert_allclose(o.reshape(8, -1) @ o.reshape(8, -1).T, np.eye(8), atol=1e-12)
+
+
+@pytest.mark.parametrize("k, d, m", [(2, 6, 3), (3, 3, 6)])
+def test_orthogonal_maxout_weight_has_orthogonal_pieces(k, d, m):
+    w = S.orthogonal(np.random.default_rng(0), d, m, gain=2.0, shape=(k, d, m), layout="maxout")
+    t = T.orthogonal(torch.empty(k, d, m, dtype=torch.float64), gain=2.0, generator=torch.Generator().manual_seed(0),
+                     layout="maxout")
+    assert w.shape == tuple(t.shape) == (k, d, m)
+    for piece in list(w) + [p.numpy() for p in t]:
+        np.testing.assert_allclose(np.linalg.svd(piece, compute_uv=False), 2.0, rtol=1e-12)
+
+
+@pytest.mark.parametrize("name", ["xavier_uniform", "he_normal", "orthogonal"])
+def test_twin_on_a_conv1d_weight_equals_torch_builtin_with_layout_conv(name):
+    ours = {"xavier_uniform": T.xavier_uniform, "he_normal": T.he_normal, "orthogonal": T.orthogonal}[name]
+    builtin = {"xavier_uniform": TI.xavier_uniform_, "he_normal": TI.kaiming_normal_, "orthogonal": TI.orthogonal_}[name]
+    w = ours(torch.empty(4, 6, 3, dtype=torch.float64), generator=torch.Generator().manual_seed(5), layout="conv")
+    v = builtin(torch.empty(4, 6, 3, dtype=torch.float64), generator=torch.Generator().manual_seed(5))
+    torch.testing.assert_close(w, v, rtol=0, atol=0)
 
 
 @pytest.mark.parametrize(

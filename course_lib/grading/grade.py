@@ -230,7 +230,45 @@ def _judge(pq: PreparedQuestion, result: dict) -> tuple[bool, str]:
     return True, f"passed ({n} check{'s' if n != 1 else ''})"
 
 
-# -- scheduling ----------------------------------------------------------------------------------
+# -- reading a child's progress ---------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class _Progress:
+    """Where a child was when it stopped, read from its last progress line.
+
+    The child writes one plain-text line per step: ``sandbox landlock=N`` (setting up),
+    ``cell 7``, ``question 2 lookup``, ``question 2 case 1``, ``done``; the parent says
+    ``startup`` when no line was written.  A line of any other form leaves every field unset.
+    """
+
+    before_code: bool = False  # starting up or setting up the sandbox: none of the submission ran yet
+    cell: int | None = None  # the index of the top-level cell it was running
+    question: int | None = None  # the position of the question in the child's job
+    case: int | None = None  # the case of that question, once one had started
+
+
+def _parse_progress(where: str) -> _Progress:
+    """Read one progress line (see :class:`_Progress`); the only place that knows its format."""
+    parts = where.split()
+    if where in ("startup", "") or parts[:1] == ["sandbox"]:
+        return _Progress(before_code=True)
+    if len(parts) == 2 and parts[0] == "cell" and parts[1].isdecimal():
+        return _Progress(cell=int(parts[1]))
+    if len(parts) >= 2 and parts[0] == "question" and parts[1].isdecimal():
+        case = int(parts[3]) if len(parts) == 4 and parts[3].isdecimal() else None
+        return _Progress(question=int(parts[1]), case=case)
+    return _Progress()
+
+
+def _stop_reason(outcome: ChildOutcome, timeout: float) -> str:
+    """Why a child stopped early, for a message: ``timed out after 30s``, ``it was killed by ...``."""
+    if outcome.kind == "timeout":
+        return f"timed out after {timeout:g}s"
+    return _exit_description(outcome.returncode, outcome.detail)
+
+
+# -- the children's jobs -------------------------------------------------------------------------
 
 
 @dataclass
@@ -250,32 +288,119 @@ class _Task:
     attempts: int = 0
 
 
-def _run_questions(exercise: ExerciseSet, cells: list[dict], limits: Limits, jobs: int, isolate: bool) -> _Outcome:
-    by_index = {c["index"]: c for c in cells}
-    bad_cells: dict[int, str] = {}  # cell index -> why it is skipped
-    cell_errors: dict[int, str] = {}
-    results: dict[str, QuestionResult] = {}
-    internal_notes: list[str] = []
-    isolations: list[Isolation | None] = []
+def _first_tasks(exercise: ExerciseSet, isolate: bool) -> list[_Task]:
+    """The tasks to start with: every question whose checks could be prepared, in one child
+    or (``isolate``) one child per question."""
     ready = [pq for pq in exercise.questions if not pq.error]
     if isolate:
-        pending = [_Task([pq]) for pq in ready]
-    else:
-        pending = [_Task(ready)] if ready else []
-    running: list[tuple[_Task, ChildRun, frozenset]] = []
-    max_attempts = len(cells) + len(exercise.questions) + 2
-    timeout_txt = f"{limits.timeout:g}s"
+        return [_Task([pq]) for pq in ready]
+    return [_Task(ready)] if ready else []
 
-    def finish(pq: PreparedQuestion, passed: bool, message: str):
+
+def _start_child(task: _Task, cells: list[dict], excluded: frozenset, limits: Limits) -> ChildRun:
+    """Start a sandboxed child that runs the cells not in ``excluded``, then ``task``'s questions.
+
+    A child that cannot be started at all is an :class:`InternalGradingError`."""
+    job_cells = [{"index": c["index"], "source": c["source"]} for c in cells if c["index"] not in excluded]
+    job_questions = [
+        {
+            "name": pq.question.name,
+            "function": pq.question.function,
+            "cases": [{"args": c.args_json, "kwargs": c.kwargs_json} for c in pq.cases],
+        }
+        for pq in task.questions
+    ]
+    try:
+        return ChildRun(job_cells, job_questions, limits)
+    except OSError as exc:
+        raise InternalGradingError(f"could not start the sandboxed Python: {exc}", traceback.format_exc()) from exc
+
+
+# -- grading the questions of one notebook -------------------------------------------------------
+
+
+class _QuestionRuns:
+    """Runs one notebook's questions in sandboxed children and turns what they report into results.
+
+    State kept while the children run:
+
+    * ``pending``: tasks still to start (a task comes back when its child died in a cell,
+      without that cell, or for the questions after the one that killed it);
+    * ``bad_cells``: cells skipped from now on, with why; ``cell_errors``: exceptions of cells;
+    * ``results``: one :class:`QuestionResult` per question decided so far;
+    * ``internal_notes`` (tracebacks of the grader's own failures) and ``isolations``
+      (what each child reported to be in force).
+    """
+
+    def __init__(self, exercise: ExerciseSet, cells: list[dict], limits: Limits):
+        self.exercise = exercise
+        self.cells = cells
+        self.limits = limits
+        self.by_index = {c["index"]: c for c in cells}
+        self.max_attempts = len(cells) + len(exercise.questions) + 2
+        self.pending: list[_Task] = []
+        self.bad_cells: dict[int, str] = {}  # cell index -> why it is skipped
+        self.cell_errors: dict[int, str] = {}
+        self.results: dict[str, QuestionResult] = {}
+        self.internal_notes: list[str] = []
+        self.isolations: list[Isolation | None] = []
+
+    # -- the whole run ---------------------------------------------------------------------------
+
+    def run(self, jobs: int, isolate: bool) -> _Outcome:
+        """Grade every question; returns the results in the exercise set's order."""
+        self.pending = _first_tasks(self.exercise, isolate)
+        for pq in self.exercise.questions:
+            if pq.error:
+                last = pq.error.strip().splitlines()[-1] if pq.error.strip() else "unknown error"
+                what = f"the checks of `{pq.question.function}` could not be prepared ({last[:200]})"
+                self.internal(pq, what, pq.error)
+        self.schedule(jobs)
+        return _Outcome(
+            [self.results[pq.question.name] for pq in self.exercise.questions],
+            self.cell_notes() + self.internal_notes,
+            Isolation.weakest(self.isolations),
+        )
+
+    def schedule(self, jobs: int) -> None:
+        """Run the pending tasks, at most ``jobs`` children at a time, until none is left.
+
+        A task's cells are those not in ``bad_cells`` when its child starts.  If this loop is
+        left by an exception (e.g. Ctrl-C), the children still running are killed."""
+        running: list[tuple[_Task, ChildRun, frozenset]] = []
+        try:
+            while self.pending or running:
+                while self.pending and len(running) < max(1, jobs):
+                    task = self.pending.pop(0)
+                    task.attempts += 1
+                    excluded = frozenset(self.bad_cells)
+                    running.append((task, _start_child(task, self.cells, excluded, self.limits), excluded))
+                for entry in list(running):
+                    task, child, excluded = entry
+                    outcome = child.poll()
+                    if outcome is not None:
+                        running.remove(entry)
+                        self.handle(task, outcome, excluded)
+                if running:
+                    time.sleep(0.005)
+        finally:
+            for _task, child, _excluded in running:  # only after an exception
+                child.abort()
+
+    # -- recording results -----------------------------------------------------------------------
+
+    def finish(self, pq: PreparedQuestion, passed: bool, message: str) -> None:
+        """Record a question's score and message (an internal error already recorded stays)."""
         q = pq.question
-        if q.name in results and results[q.name].error == INTERNAL:
-            return  # an internal error is never overwritten
-        results[q.name] = QuestionResult(q.name, float(q.points) if passed else 0.0, float(q.points), passed, message)
+        if q.name in self.results and self.results[q.name].error == INTERNAL:
+            return
+        points = float(q.points)
+        self.results[q.name] = QuestionResult(q.name, points if passed else 0.0, points, passed, message)
 
-    def internal(pq: PreparedQuestion, what: str, details: str):
+    def internal(self, pq: PreparedQuestion, what: str, details: str) -> None:
         """The grader failed on this question: 0 points, marked, traceback in the notes."""
         q = pq.question
-        results[q.name] = QuestionResult(
+        self.results[q.name] = QuestionResult(
             q.name,
             0.0,
             float(q.points),
@@ -283,163 +408,153 @@ def _run_questions(exercise: ExerciseSet, cells: list[dict], limits: Limits, job
             f"internal grader error: {what} (not a fault of the submission; details in the report's notes)",
             error=INTERNAL,
         )
-        internal_notes.append(f"internal grader error in {q.name}: {what}\n{details.rstrip()}")
+        self.internal_notes.append(f"internal grader error in {q.name}: {what}\n{details.rstrip()}")
 
-    for pq in exercise.questions:
-        if pq.error:
-            last = pq.error.strip().splitlines()[-1] if pq.error.strip() else "unknown error"
-            internal(pq, f"the checks of `{pq.question.function}` could not be prepared ({last[:200]})", pq.error)
+    def cell_notes(self) -> list[str]:
+        """One note per skipped cell, then one per cell that raised, in cell order."""
+        notes = [f"{_cell_name(self.by_index, i)} was skipped: {why}" for i, why in sorted(self.bad_cells.items())]
+        notes += [f"{_cell_name(self.by_index, i)} raised {err}" for i, err in sorted(self.cell_errors.items())]
+        return notes
 
-    def problems() -> str:
-        notes = [f"{_cell_name(by_index, i)} was skipped: {why}" for i, why in sorted(bad_cells.items())]
-        notes += [f"{_cell_name(by_index, i)} raised {err}" for i, err in sorted(cell_errors.items())]
+    def problems(self) -> str:
+        """The first cell notes, appended to a "not defined" message (they often explain it)."""
+        notes = self.cell_notes()
         return ("; problems in the notebook: " + "; ".join(notes[:3])) if notes else ""
 
-    def judge_record(pq: PreparedQuestion, rec: dict):
-        fn = f"`{pq.question.function}`"
-        status = rec.get("status")
-        if status == "missing":
-            return finish(pq, False, f"function {fn} is not defined" + problems())
-        if status == "not_callable":
-            return finish(pq, False, f"{fn} is defined but is not a function")
-        if status != "ok" or not isinstance(rec.get("cases"), list):
-            return finish(pq, False, TAMPERED.format(fn=fn))
-        try:
-            return finish(pq, *_judge(pq, rec))
-        except Exception as exc:  # the grader's failure, not the submission's
-            what = f"judging {fn} raised {type(exc).__name__}: {str(exc)[:200]}"
-            return internal(pq, what, traceback.format_exc())
+    # -- one child's outcome ---------------------------------------------------------------------
 
-    def stopped(outcome: ChildOutcome) -> str:
-        if outcome.kind == "timeout":
-            return f"timed out after {timeout_txt}"
-        return _exit_description(outcome.returncode, outcome.detail)
-
-    def handle(task: _Task, outcome: ChildOutcome, excluded: frozenset):
-        isolations.append(outcome.isolation)
+    def handle(self, task: _Task, outcome: ChildOutcome, excluded: frozenset) -> None:
+        """Take in a finished child's outcome; a failure of the grader while doing so becomes an
+        internal error on the task's questions still undecided."""
+        self.isolations.append(outcome.isolation)
         try:
-            interpret(task, outcome, excluded)
+            self.interpret(task, outcome, excluded)
         except Exception as exc:  # a bug in the grader: report it on the questions left
             what = f"interpreting the sandbox's outcome raised {type(exc).__name__}: {str(exc)[:200]}"
             details = traceback.format_exc()
             for pq in task.questions:
-                if pq.question.name not in results:
-                    internal(pq, what, details)
+                if pq.question.name not in self.results:
+                    self.internal(pq, what, details)
 
-    def interpret(task: _Task, outcome: ChildOutcome, excluded: frozenset):
+    def interpret(self, task: _Task, outcome: ChildOutcome, excluded: frozenset) -> None:
+        """Judge the questions the child finished, then decide the others from where it stopped."""
         cells_rec = next((r for r in outcome.records if r.get("kind") == "cells"), None)
         if cells_rec is not None:
-            for err in cells_rec.get("cell_errors", []) if isinstance(cells_rec.get("cell_errors"), list) else []:
-                if isinstance(err, dict) and isinstance(err.get("cell"), int):
-                    line = err.get("line")
-                    text = _error_text(err) + (f" (line {line})" if isinstance(line, int) else "")
-                    cell_errors.setdefault(err["cell"], text)
-        by_name = {
-            r["name"]: r for r in outcome.records if r.get("kind") == "question" and isinstance(r.get("name"), str)
-        }
+            self.note_cell_errors(cells_rec)
+        remaining = self.judge_records(task, outcome.records)
+        if not remaining:
+            return
+        if outcome.kind == "ok":  # the child finished, yet some questions have no record
+            for pq in remaining:
+                self.finish(pq, False, TAMPERED.format(fn=f"`{pq.question.function}`"))
+            return
+        progress = _parse_progress(outcome.where)
+        if cells_rec is None and progress.before_code:
+            self.stopped_before_code(outcome, remaining)
+        elif cells_rec is None:
+            self.stopped_in_cells(task, outcome, progress, remaining, excluded)
+        else:
+            self.stopped_in_question(task, outcome, progress, remaining)
+
+    def note_cell_errors(self, cells_rec: dict) -> None:
+        """Keep the first exception of each cell from the child's ``cells`` record."""
+        errors = cells_rec.get("cell_errors")
+        for err in errors if isinstance(errors, list) else []:
+            if isinstance(err, dict) and isinstance(err.get("cell"), int):
+                line = err.get("line")
+                text = _error_text(err) + (f" (line {line})" if isinstance(line, int) else "")
+                self.cell_errors.setdefault(err["cell"], text)
+
+    def judge_records(self, task: _Task, records: list[dict]) -> list[PreparedQuestion]:
+        """Judge every question of ``task`` the child reported on; returns the others."""
+        by_name = {r["name"]: r for r in records if r.get("kind") == "question" and isinstance(r.get("name"), str)}
         remaining = []
         for pq in task.questions:
             if pq.question.name in by_name:
-                judge_record(pq, by_name[pq.question.name])
+                self.judge_record(pq, by_name[pq.question.name])
             else:
                 remaining.append(pq)
-        if not remaining:
+        return remaining
+
+    def judge_record(self, pq: PreparedQuestion, rec: dict) -> None:
+        """Turn one ``question`` record into the question's result."""
+        fn = f"`{pq.question.function}`"
+        status = rec.get("status")
+        if status == "missing":
+            return self.finish(pq, False, f"function {fn} is not defined" + self.problems())
+        if status == "not_callable":
+            return self.finish(pq, False, f"{fn} is defined but is not a function")
+        if status != "ok" or not isinstance(rec.get("cases"), list):
+            return self.finish(pq, False, TAMPERED.format(fn=fn))
+        try:
+            return self.finish(pq, *_judge(pq, rec))
+        except Exception as exc:  # the grader's failure, not the submission's
+            what = f"judging {fn} raised {type(exc).__name__}: {str(exc)[:200]}"
+            return self.internal(pq, what, traceback.format_exc())
+
+    # -- a child that stopped early ----------------------------------------------------------------
+
+    def stopped_before_code(self, outcome: ChildOutcome, remaining: list[PreparedQuestion]) -> None:
+        """The child died before running any of the submission's code: the grader's problem."""
+        what = "the sandbox failed before running any of the submission's code: " + self.stop_reason(outcome)
+        if outcome.kind != "timeout":
+            what += " -- is --memory-mb too small?"
+        for pq in remaining:
+            self.internal(pq, what, f"sandbox at {outcome.where!r}: {outcome.detail or 'no output'}")
+
+    def stopped_in_cells(
+        self,
+        task: _Task,
+        outcome: ChildOutcome,
+        progress: _Progress,
+        remaining: list[PreparedQuestion],
+        excluded: frozenset,
+    ) -> None:
+        """The child died in the top-level cells: skip that cell and run the questions again,
+        or, when that is not possible, the questions cannot be graded."""
+        index = progress.cell
+        retry = index is not None and index in self.by_index and index not in excluded
+        if retry and task.attempts < self.max_attempts:
+            self.bad_cells.setdefault(index, "it " + self.stop_reason(outcome).removeprefix("it "))
+            self.pending.append(_Task(remaining, task.attempts))  # again, without that cell
             return
-        where = outcome.where
-        parts = where.split()
-        if outcome.kind == "ok":
-            for pq in remaining:
-                finish(pq, False, TAMPERED.format(fn=f"`{pq.question.function}`"))
-            return
-        if cells_rec is None and (where in ("startup", "") or parts[0] == "sandbox"):
-            # Died before running any of the submission's code: the grader's problem.
-            what = "the sandbox failed before running any of the submission's code: " + stopped(outcome)
-            if outcome.kind != "timeout":
-                what += " -- is --memory-mb too small?"
-            for pq in remaining:
-                internal(pq, what, f"sandbox at {where!r}: {outcome.detail or 'no output'}")
-            return
-        if cells_rec is None:
-            # Died before the questions: in a top-level cell.
-            if len(parts) == 2 and parts[0] == "cell" and parts[1].isdigit():
-                index = int(parts[1])
-                if index in by_index and index not in excluded and task.attempts < max_attempts:
-                    bad_cells.setdefault(index, "it " + stopped(outcome).removeprefix("it "))
-                    pending.append(_Task(remaining, task.attempts))  # again, without that cell
-                    return
-            for pq in remaining:
-                finish(
-                    pq,
-                    False,
-                    "the sandbox could not run the notebook: "
-                    + stopped(outcome)
-                    + (f" ({outcome.detail})" if outcome.detail and outcome.kind == "timeout" else ""),
-                )
-            return
+        detail = f" ({outcome.detail})" if outcome.detail and outcome.kind == "timeout" else ""
+        message = "the sandbox could not run the notebook: " + self.stop_reason(outcome) + detail
+        for pq in remaining:
+            self.finish(pq, False, message)
+
+    def stopped_in_question(
+        self, task: _Task, outcome: ChildOutcome, progress: _Progress, remaining: list[PreparedQuestion]
+    ) -> None:
+        """The child died in a question's function: that question gets 0, the ones after it
+        run again in a new child."""
+        qi = progress.question
         failing = None
-        if len(parts) >= 2 and parts[0] == "question" and parts[1].isdigit():
-            qi = int(parts[1])
-            if 0 <= qi < len(task.questions) and task.questions[qi] in remaining:
-                failing = task.questions[qi]
+        if qi is not None and 0 <= qi < len(task.questions) and task.questions[qi] in remaining:
+            failing = task.questions[qi]
         if failing is None:  # should not happen; do not retry forever
+            message = f"the process running your code stopped ({outcome.where}): {self.stop_reason(outcome)}"
             for pq in remaining:
-                finish(pq, False, f"the process running your code stopped ({where}): {stopped(outcome)}")
+                self.finish(pq, False, message)
             return
         fn = f"`{failing.question.function}`"
-        case = f" ({_case_label(failing, int(parts[3]))})" if len(parts) == 4 and parts[3].isdigit() else ""
+        case = f" ({_case_label(failing, progress.case)})" if progress.case is not None else ""
         if outcome.kind == "timeout":
-            finish(failing, False, f"timed out after {timeout_txt} while running {fn}{case}")
+            self.finish(failing, False, f"timed out after {self.limits.timeout:g}s while running {fn}{case}")
         else:
-            finish(failing, False, f"the process running {fn} stopped{case}: {stopped(outcome)}")
+            self.finish(failing, False, f"the process running {fn} stopped{case}: {self.stop_reason(outcome)}")
         rest = [pq for pq in remaining if pq is not failing]
         if rest:
-            pending.append(_Task(rest, task.attempts))
+            self.pending.append(_Task(rest, task.attempts))
 
-    try:
-        _schedule(pending, running, cells, bad_cells, limits, jobs, handle)
-    finally:
-        for _task, child, _excluded in running:  # only after an exception (e.g. Ctrl-C)
-            child.abort()
-
-    notes = [f"{_cell_name(by_index, i)} was skipped: {why}" for i, why in sorted(bad_cells.items())]
-    notes += [f"{_cell_name(by_index, i)} raised {err}" for i, err in sorted(cell_errors.items())]
-    notes += internal_notes
-    return _Outcome([results[pq.question.name] for pq in exercise.questions], notes, Isolation.weakest(isolations))
+    def stop_reason(self, outcome: ChildOutcome) -> str:
+        """Why the child stopped (:func:`_stop_reason` with this run's timeout)."""
+        return _stop_reason(outcome, self.limits.timeout)
 
 
-def _schedule(pending, running, cells, bad_cells, limits, jobs, handle):
-    """Run tasks, at most ``jobs`` children at a time, until none is left."""
-    while pending or running:
-        while pending and len(running) < max(1, jobs):
-            task = pending.pop(0)
-            task.attempts += 1
-            excluded = frozenset(bad_cells)
-            try:
-                child = ChildRun(
-                    [{"index": c["index"], "source": c["source"]} for c in cells if c["index"] not in excluded],
-                    [
-                        {
-                            "name": pq.question.name,
-                            "function": pq.question.function,
-                            "cases": [{"args": c.args_json, "kwargs": c.kwargs_json} for c in pq.cases],
-                        }
-                        for pq in task.questions
-                    ],
-                    limits,
-                )
-            except OSError as exc:
-                raise InternalGradingError(
-                    f"could not start the sandboxed Python: {exc}", traceback.format_exc()
-                ) from exc
-            running.append((task, child, excluded))
-        for entry in list(running):
-            task, child, excluded = entry
-            outcome = child.poll()
-            if outcome is not None:
-                running.remove(entry)
-                handle(task, outcome, excluded)
-        if running:
-            time.sleep(0.005)
+def _run_questions(exercise: ExerciseSet, cells: list[dict], limits: Limits, jobs: int, isolate: bool) -> _Outcome:
+    """Grade the questions of one notebook whose code cells are ``cells`` (see :class:`_QuestionRuns`)."""
+    return _QuestionRuns(exercise, cells, limits).run(jobs, isolate)
 
 
 # -- public API ----------------------------------------------------------------------------------

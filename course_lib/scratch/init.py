@@ -25,7 +25,10 @@ Fans and layouts (:func:`fans`): for a 2-D weight in OUR layout (in, out),
 ``fan_in = shape[0]``; torch's ``nn.Linear.weight`` is (out, in) and torch reads
 ``fan_in = shape[1]``, so ``fans(W.shape) == torch.nn.init._calculate_fan_in_and_fan_out(W.T)``.
 Conv weights (out_c, in_c, kh, kw) use torch's layout and torch's rule:
-``fan_in = in_c * kh * kw``, ``fan_out = out_c * kh * kw``.
+``fan_in = in_c * kh * kw``, ``fan_out = out_c * kh * kw``. A maxout weight (k, in, out) has
+the fans of one piece, (in, out). A 3-D weight could be either a conv1d or a maxout weight, so
+it needs ``layout="conv"`` or ``layout="maxout"`` (in :func:`fans` and in the ``shape=``
+option of the initializers).
 """
 
 from __future__ import annotations
@@ -39,6 +42,7 @@ import numpy as np
 
 __all__ = [
     "fans",
+    "LAYOUTS",
     "calculate_gain",
     "xavier_std",
     "xavier_bound",
@@ -86,34 +90,36 @@ def _check_gain(gain: Any, who: str) -> float:
     return float(gain)
 
 
-def _out_shape(fan_in: int, fan_out: int, shape: Sequence[int] | None, who: str) -> tuple[int, ...]:
-    """(fan_in, fan_out), or ``shape`` after checking that its fans are (fan_in, fan_out)."""
+def _out_shape(
+    fan_in: int, fan_out: int, shape: Sequence[int] | None, layout: str | None, who: str
+) -> tuple[int, ...]:
+    """(fan_in, fan_out), or ``shape`` after checking that its fans (read with ``layout``) are (fan_in, fan_out)."""
     if shape is None:
+        if layout not in (None, "linear"):
+            raise ValueError(f"{who}: layout={layout!r} describes a shape= argument; none was given")
         return (fan_in, fan_out)
     shape = tuple(shape)
-    if fans(shape) != (fan_in, fan_out):
+    found = fans(shape, layout)
+    if found != (fan_in, fan_out):
+        extra = "" if layout is None else f", layout={layout!r}"
         raise ValueError(
-            f"{who}: shape {shape} has fans {fans(shape)}, not (fan_in, fan_out) = ({fan_in}, {fan_out}); "
-            f"call {who}(rng, *fans(shape), shape=shape)"
+            f"{who}: shape {shape} has fans {found}, not (fan_in, fan_out) = ({fan_in}, {fan_out}); "
+            f"call {who}(rng, *fans(shape{extra}), shape=shape{extra})"
         )
     return shape
 
 
 # ----- fans and gains ---------------------------------------------------------------------------
-def fans(shape: Sequence[int]) -> tuple[int, int]:
-    r"""``(fan_in, fan_out)`` of a weight of the given shape.
+LAYOUTS = {
+    "linear": "a 2-D weight (in, out)",
+    "conv": "a weight (out_c, in_c, k1, ...) of 3 or more dimensions",
+    "maxout": "a 3-D weight (k, in, out)",
+}
+"""The weight layouts :func:`fans` knows, with the shapes they need."""
 
-    .. math::
 
-        \text{(in, out)}: (\text{in}, \text{out}); \qquad
-        (c_\text{out}, c_\text{in}, k_1, \dots): (c_\text{in} \textstyle\prod k,\; c_\text{out} \prod k)
-
-    * 2-D: OUR Linear layout (in, out), so ``fan_in = shape[0]``. PyTorch's ``nn.Linear``
-      weight is (out, in) and ``torch.nn.init._calculate_fan_in_and_fan_out`` reads
-      ``fan_in = shape[1]``: ``fans(W.shape)`` equals torch's rule on ``W.T``.
-    * 3-D and more: a convolution weight (out_c, in_c, k1, k2, ...) in torch's layout, with
-      torch's rule (the receptive field ``k1 * k2 * ...`` multiplies both fans).
-    """
+def _check_shape(shape: Any) -> tuple[int, ...]:
+    """``shape`` as a tuple of positive ints with at least 2 dimensions, else a ValueError."""
     try:
         dims = tuple(shape)
     except TypeError:
@@ -122,13 +128,69 @@ def fans(shape: Sequence[int]) -> tuple[int, int]:
         isinstance(s, (int, np.integer)) and not isinstance(s, bool) for s in dims
     ):
         raise ValueError(f"fans: shape must be a sequence of integers, got {shape!r}")
-    shape = tuple(int(s) for s in dims)
-    if len(shape) < 2:
-        raise ValueError(f"fans: a weight needs at least 2 dimensions, got shape {shape}")
-    if any(s < 1 for s in shape):
-        raise ValueError(f"fans: every dimension must be positive, got shape {shape}")
-    if len(shape) == 2:
+    dims = tuple(int(s) for s in dims)
+    if len(dims) < 2:
+        raise ValueError(f"fans: a weight needs at least 2 dimensions, got shape {dims}")
+    if any(s < 1 for s in dims):
+        raise ValueError(f"fans: every dimension must be positive, got shape {dims}")
+    return dims
+
+
+def _resolve_layout(shape: tuple[int, ...], layout: str | None) -> str:
+    """The layout of a weight of this (checked) shape: ``layout`` if it fits, else the default.
+
+    No layout: 2-D is ``"linear"``, 4-D and 5-D are ``"conv"`` (no other weight of the course
+    has 4 or 5 dimensions); a 3-D weight is ambiguous and must say which it is.
+    """
+    n = len(shape)
+    if layout is None:
+        if n == 2:
+            return "linear"
+        if n in (4, 5):
+            return "conv"
+        if n == 3:
+            raise ValueError(
+                "fans: a 3-D weight is either a conv1d weight (out_c, in_c, k) or a maxout weight "
+                f"(k, in, out): pass layout='conv' or layout='maxout' (got shape {shape})"
+            )
+        raise ValueError(f"fans: no default layout for a {n}-D weight: pass layout='conv' (got shape {shape})")
+    if not isinstance(layout, str) or layout not in LAYOUTS:
+        raise ValueError(f"fans: layout must be one of {tuple(LAYOUTS)} or None, got {layout!r}")
+    if (layout == "linear" and n != 2) or (layout == "maxout" and n != 3) or (layout == "conv" and n < 3):
+        raise ValueError(f"fans: layout={layout!r} needs {LAYOUTS[layout]}, got shape {shape}")
+    return layout
+
+
+def fans(shape: Sequence[int], layout: str | None = None) -> tuple[int, int]:
+    r"""``(fan_in, fan_out)`` of a weight of the given shape and ``layout``.
+
+    .. math::
+
+        \text{(in, out)}: (\text{in}, \text{out}); \qquad
+        (c_\text{out}, c_\text{in}, k_1, \dots): (c_\text{in} \textstyle\prod k,\; c_\text{out} \prod k);
+        \qquad (k, \text{in}, \text{out}): (\text{in}, \text{out})
+
+    * ``"linear"`` (2-D, the default for 2-D): OUR Linear layout (in, out), so
+      ``fan_in = shape[0]``. PyTorch's ``nn.Linear`` weight is (out, in) and
+      ``torch.nn.init._calculate_fan_in_and_fan_out`` reads ``fan_in = shape[1]``:
+      ``fans(W.shape)`` equals torch's rule on ``W.T``.
+    * ``"conv"`` (3-D and more, the default for 4-D and 5-D): a convolution weight
+      (out_c, in_c, k1, k2, ...) in torch's layout, with torch's rule (the receptive field
+      ``k1 * k2 * ...`` multiplies both fans).
+    * ``"maxout"`` (3-D): the k pieces of :class:`course_lib.scratch.activations.Maxout`,
+      (k, in, out). ``fan_in = in``, ``fan_out = out``: k does NOT multiply, because each
+      piece is its own linear map of the same input (a unit sums ``in`` inputs, not
+      ``k * in``), and the max passes one piece's gradient back, not a sum over k.
+
+    A 3-D weight has no default: (4, 6, 3) may be a conv1d weight or a maxout weight, whose
+    fans differ, so ``layout`` must say which.
+    """
+    shape = _check_shape(shape)
+    layout = _resolve_layout(shape, layout)
+    if layout == "linear":
         return shape[0], shape[1]
+    if layout == "maxout":
+        return shape[1], shape[2]
     receptive = math.prod(shape[2:])
     return shape[1] * receptive, shape[0] * receptive
 
@@ -256,7 +318,13 @@ def small_random(rng: np.random.Generator, fan_in: int, fan_out: int, std: float
 
 # ----- variance-preserving schemes ------------------------------------------------------------------
 def xavier_uniform(
-    rng: np.random.Generator, fan_in: int, fan_out: int, gain: float = 1.0, *, shape: Sequence[int] | None = None
+    rng: np.random.Generator,
+    fan_in: int,
+    fan_out: int,
+    gain: float = 1.0,
+    *,
+    shape: Sequence[int] | None = None,
+    layout: str | None = None,
 ) -> np.ndarray:
     r"""Glorot & Bengio's (2010) "normalized initialization".
 
@@ -268,16 +336,23 @@ def xavier_uniform(
     The variance is the harmonic compromise between keeping the forward variance
     (:math:`\text{fan\_in}\,\mathrm{Var}(W) = 1`) and the backward one
     (:math:`\text{fan\_out}\,\mathrm{Var}(W) = 1`). Returns float64 (fan_in, fan_out), or
-    ``shape`` (a conv weight, see :func:`fans`). PyTorch: ``torch.nn.init.xavier_uniform_``
+    ``shape``: a conv or maxout weight whose fans (read with ``layout``, needed for a 3-D
+    shape, see :func:`fans`) are (fan_in, fan_out). PyTorch: ``torch.nn.init.xavier_uniform_``
     on the (out, in) weight gives the same bound.
     """
     fan_in, fan_out = _check(rng, fan_in, fan_out, "xavier_uniform")
     bound = xavier_bound(fan_in, fan_out, gain)
-    return rng.uniform(-bound, bound, size=_out_shape(fan_in, fan_out, shape, "xavier_uniform"))
+    return rng.uniform(-bound, bound, size=_out_shape(fan_in, fan_out, shape, layout, "xavier_uniform"))
 
 
 def xavier_normal(
-    rng: np.random.Generator, fan_in: int, fan_out: int, gain: float = 1.0, *, shape: Sequence[int] | None = None
+    rng: np.random.Generator,
+    fan_in: int,
+    fan_out: int,
+    gain: float = 1.0,
+    *,
+    shape: Sequence[int] | None = None,
+    layout: str | None = None,
 ) -> np.ndarray:
     r"""Glorot/Xavier initialization with Gaussian weights.
 
@@ -290,7 +365,7 @@ def xavier_normal(
     """
     fan_in, fan_out = _check(rng, fan_in, fan_out, "xavier_normal")
     std = xavier_std(fan_in, fan_out, gain)
-    return rng.normal(0.0, std, size=_out_shape(fan_in, fan_out, shape, "xavier_normal"))
+    return rng.normal(0.0, std, size=_out_shape(fan_in, fan_out, shape, layout, "xavier_normal"))
 
 
 def he_normal(
@@ -302,6 +377,7 @@ def he_normal(
     nonlinearity: str = "leaky_relu",
     *,
     shape: Sequence[int] | None = None,
+    layout: str | None = None,
 ) -> np.ndarray:
     r"""He et al.'s (2015) initialization for rectifiers, Gaussian.
 
@@ -317,7 +393,7 @@ def he_normal(
     """
     fan_in, fan_out = _check(rng, fan_in, fan_out, "he_normal")
     std = he_std(fan_in, fan_out, a, mode, nonlinearity)
-    return rng.normal(0.0, std, size=_out_shape(fan_in, fan_out, shape, "he_normal"))
+    return rng.normal(0.0, std, size=_out_shape(fan_in, fan_out, shape, layout, "he_normal"))
 
 
 def he_uniform(
@@ -329,6 +405,7 @@ def he_uniform(
     nonlinearity: str = "leaky_relu",
     *,
     shape: Sequence[int] | None = None,
+    layout: str | None = None,
 ) -> np.ndarray:
     r"""He et al.'s (2015) initialization for rectifiers, uniform with the same variance.
 
@@ -342,11 +419,16 @@ def he_uniform(
     """
     fan_in, fan_out = _check(rng, fan_in, fan_out, "he_uniform")
     bound = he_bound(fan_in, fan_out, a, mode, nonlinearity)
-    return rng.uniform(-bound, bound, size=_out_shape(fan_in, fan_out, shape, "he_uniform"))
+    return rng.uniform(-bound, bound, size=_out_shape(fan_in, fan_out, shape, layout, "he_uniform"))
 
 
 def lecun_normal(
-    rng: np.random.Generator, fan_in: int, fan_out: int, *, shape: Sequence[int] | None = None
+    rng: np.random.Generator,
+    fan_in: int,
+    fan_out: int,
+    *,
+    shape: Sequence[int] | None = None,
+    layout: str | None = None,
 ) -> np.ndarray:
     r"""LeCun et al.'s (1998) initialization, variance :math:`1/\text{fan\_in}`.
 
@@ -358,11 +440,17 @@ def lecun_normal(
     PyTorch has no such function: ``kaiming_normal_(w, nonlinearity="linear")`` is the same.
     """
     fan_in, fan_out = _check(rng, fan_in, fan_out, "lecun_normal")
-    return rng.normal(0.0, lecun_std(fan_in), size=_out_shape(fan_in, fan_out, shape, "lecun_normal"))
+    return rng.normal(0.0, lecun_std(fan_in), size=_out_shape(fan_in, fan_out, shape, layout, "lecun_normal"))
 
 
 def orthogonal(
-    rng: np.random.Generator, fan_in: int, fan_out: int, gain: float = 1.0, *, shape: Sequence[int] | None = None
+    rng: np.random.Generator,
+    fan_in: int,
+    fan_out: int,
+    gain: float = 1.0,
+    *,
+    shape: Sequence[int] | None = None,
+    layout: str | None = None,
 ) -> np.ndarray:
     r"""A (semi-)orthogonal matrix times ``gain`` (Saxe, McClelland & Ganguli 2013).
 
@@ -376,12 +464,16 @@ def orthogonal(
     fan_in >= fan_out, else orthonormal rows, :math:`W W^\top = g^2 I`. The sign correction
     makes Q uniformly (Haar) distributed, not biased by the QR routine's sign convention. Every
     singular value equals ``g``, so a deep LINEAR net keeps the norm of every input exactly
-    (when no layer narrows). Returns float64 (fan_in, fan_out) or ``shape``. PyTorch:
-    ``torch.nn.init.orthogonal_`` on the (out, in) weight, the same algorithm.
+    (when no layer narrows). Returns float64 (fan_in, fan_out) or ``shape``; a maxout weight
+    (``layout="maxout"``, shape (k, fan_in, fan_out)) gets k independent orthogonal pieces, one
+    per linear map. PyTorch: ``torch.nn.init.orthogonal_`` on the (out, in) weight, the same
+    algorithm.
     """
     fan_in, fan_out = _check(rng, fan_in, fan_out, "orthogonal")
     gain = _check_gain(gain, "orthogonal")
-    out_shape = _out_shape(fan_in, fan_out, shape, "orthogonal")
+    out_shape = _out_shape(fan_in, fan_out, shape, layout, "orthogonal")
+    if layout == "maxout":  # (k, fan_in, fan_out): each piece is its own linear map
+        return np.stack([orthogonal(rng, fan_in, fan_out, gain) for _ in range(out_shape[0])])
     rows = fan_out if len(out_shape) == 2 else out_shape[0]  # torch's layout: (out, in) or (out_c, ...)
     cols = math.prod(out_shape) // rows
     a = rng.standard_normal((rows, cols))

@@ -1,8 +1,10 @@
 r"""Twin of :mod:`course_lib.scratch.init`: initializers that fill a tensor in place, like ``torch.nn.init``.
 
 A 2-D weight tensor has the scratch layout (fan_in, fan_out), the TRANSPOSE of
-``nn.Linear.weight``; 3-D and larger tensors are conv weights in torch's layout
-(out_c, in_c, k1, ...). :func:`fans` computes the fans of both. Randomness comes from an
+``nn.Linear.weight``; 4-D and 5-D tensors are conv weights in torch's layout
+(out_c, in_c, k1, ...); a 3-D tensor is a conv1d weight or a maxout weight (k, in, out), so
+the initializers take ``layout="conv"`` or ``layout="maxout"`` for it. :func:`fans`
+computes the fans of all of them. Randomness comes from an
 explicit ``torch.Generator`` (or torch's global generator when ``generator=None``, as in
 ``torch.nn.init``). The numbers are drawn on the generator's device and copied into the
 tensor, so a CPU generator gives the same weights on any device.
@@ -19,10 +21,20 @@ from typing import Any, Sequence
 import torch
 
 from course_lib.scratch import init as _scratch
-from course_lib.scratch.init import LSUVResult, calculate_gain, he_bound, he_std, lecun_std, xavier_bound, xavier_std
+from course_lib.scratch.init import (
+    LAYOUTS,
+    LSUVResult,
+    calculate_gain,
+    he_bound,
+    he_std,
+    lecun_std,
+    xavier_bound,
+    xavier_std,
+)
 
 __all__ = [
     "fans",
+    "LAYOUTS",
     "calculate_gain",
     "xavier_std",
     "xavier_bound",
@@ -76,20 +88,22 @@ def _fill_uniform(tensor: torch.Tensor, bound: float, generator: torch.Generator
     return _fill(tensor, generator, lambda t: t.uniform_(-bound, bound, generator=generator))
 
 
-def fans(tensor_or_shape: torch.Tensor | Sequence[int]) -> tuple[int, int]:
+def fans(tensor_or_shape: torch.Tensor | Sequence[int], layout: str | None = None) -> tuple[int, int]:
     r"""Twin of `course_lib.scratch.init.fans`.
 
     .. math::
 
         \text{(in, out)}: (\text{in}, \text{out}); \qquad
-        (c_\text{out}, c_\text{in}, k_1, \dots): (c_\text{in} \textstyle\prod k,\; c_\text{out} \prod k)
+        (c_\text{out}, c_\text{in}, k_1, \dots): (c_\text{in} \textstyle\prod k,\; c_\text{out} \prod k);
+        \qquad (k, \text{in}, \text{out}): (\text{in}, \text{out})
 
-    Accepts a tensor or a shape. For a 2-D tensor in OUR layout (in, out) this equals
-    ``torch.nn.init._calculate_fan_in_and_fan_out(tensor.T)``; for conv weights it equals
-    torch's rule on the tensor itself.
+    Accepts a tensor or a shape, and the same ``layout`` (``"linear"``, ``"conv"``,
+    ``"maxout"``; required for a 3-D weight). For a 2-D tensor in OUR layout (in, out) this
+    equals ``torch.nn.init._calculate_fan_in_and_fan_out(tensor.T)``; for conv weights it
+    equals torch's rule on the tensor itself; a maxout weight has the fans of one piece.
     """
     shape = tuple(tensor_or_shape.shape) if isinstance(tensor_or_shape, torch.Tensor) else tensor_or_shape
-    return _scratch.fans(shape)
+    return _scratch.fans(shape, layout)
 
 
 def small_random(tensor: torch.Tensor, std: float = 0.01, generator: torch.Generator | None = None) -> torch.Tensor:
@@ -141,21 +155,26 @@ def constant(tensor: torch.Tensor, value: float) -> torch.Tensor:
     return tensor
 
 
-def xavier_uniform(tensor: torch.Tensor, gain: float = 1.0, generator: torch.Generator | None = None) -> torch.Tensor:
+def xavier_uniform(
+    tensor: torch.Tensor, gain: float = 1.0, generator: torch.Generator | None = None, *, layout: str | None = None
+) -> torch.Tensor:
     r"""Twin of `course_lib.scratch.init.xavier_uniform`.
 
     .. math::
 
         W_{ij} \sim U(-a, a), \qquad a = g\sqrt{\frac{6}{\text{fan\_in} + \text{fan\_out}}}
 
-    In place, fans from :func:`fans` (our (in, out) layout for 2-D). Built-in:
+    In place, fans from :func:`fans` (our (in, out) layout for 2-D; ``layout`` is passed to it
+    and is needed for a 3-D tensor). Built-in:
     ``torch.nn.init.xavier_uniform_`` on the (out, in) weight: for the same generator state,
     ``xavier_uniform(W)`` equals ``xavier_uniform_(V)`` with ``V`` (out, in), transposed.
     """
-    return _fill_uniform(tensor, xavier_bound(*fans(tensor), gain), generator)
+    return _fill_uniform(tensor, xavier_bound(*fans(tensor, layout), gain), generator)
 
 
-def xavier_normal(tensor: torch.Tensor, gain: float = 1.0, generator: torch.Generator | None = None) -> torch.Tensor:
+def xavier_normal(
+    tensor: torch.Tensor, gain: float = 1.0, generator: torch.Generator | None = None, *, layout: str | None = None
+) -> torch.Tensor:
     r"""Twin of `course_lib.scratch.init.xavier_normal`.
 
     .. math::
@@ -164,7 +183,7 @@ def xavier_normal(tensor: torch.Tensor, gain: float = 1.0, generator: torch.Gene
 
     In place. Built-in: ``torch.nn.init.xavier_normal_`` on ``tensor.T``.
     """
-    return _fill_normal(tensor, xavier_std(*fans(tensor), gain), generator)
+    return _fill_normal(tensor, xavier_std(*fans(tensor, layout), gain), generator)
 
 
 def he_normal(
@@ -173,6 +192,8 @@ def he_normal(
     mode: str = "fan_in",
     nonlinearity: str = "leaky_relu",
     generator: torch.Generator | None = None,
+    *,
+    layout: str | None = None,
 ) -> torch.Tensor:
     r"""Twin of `course_lib.scratch.init.he_normal`.
 
@@ -182,7 +203,7 @@ def he_normal(
 
     In place. Built-in: ``torch.nn.init.kaiming_normal_`` on ``tensor.T`` (same arguments).
     """
-    return _fill_normal(tensor, he_std(*fans(tensor), a, mode, nonlinearity), generator)
+    return _fill_normal(tensor, he_std(*fans(tensor, layout), a, mode, nonlinearity), generator)
 
 
 def he_uniform(
@@ -191,6 +212,8 @@ def he_uniform(
     mode: str = "fan_in",
     nonlinearity: str = "leaky_relu",
     generator: torch.Generator | None = None,
+    *,
+    layout: str | None = None,
 ) -> torch.Tensor:
     r"""Twin of `course_lib.scratch.init.he_uniform`.
 
@@ -201,10 +224,12 @@ def he_uniform(
     In place. Built-in: ``torch.nn.init.kaiming_uniform_`` on ``tensor.T``. (``nn.Linear``'s
     own default is ``kaiming_uniform_(weight, a=math.sqrt(5))``: :math:`b = 1/\sqrt{\text{fan\_in}}`.)
     """
-    return _fill_uniform(tensor, he_bound(*fans(tensor), a, mode, nonlinearity), generator)
+    return _fill_uniform(tensor, he_bound(*fans(tensor, layout), a, mode, nonlinearity), generator)
 
 
-def lecun_normal(tensor: torch.Tensor, generator: torch.Generator | None = None) -> torch.Tensor:
+def lecun_normal(
+    tensor: torch.Tensor, generator: torch.Generator | None = None, *, layout: str | None = None
+) -> torch.Tensor:
     r"""Twin of `course_lib.scratch.init.lecun_normal`.
 
     .. math::
@@ -213,10 +238,12 @@ def lecun_normal(tensor: torch.Tensor, generator: torch.Generator | None = None)
 
     In place. Built-in equivalent: ``torch.nn.init.kaiming_normal_(tensor.T, nonlinearity="linear")``.
     """
-    return _fill_normal(tensor, lecun_std(fans(tensor)[0]), generator)
+    return _fill_normal(tensor, lecun_std(fans(tensor, layout)[0]), generator)
 
 
-def orthogonal(tensor: torch.Tensor, gain: float = 1.0, generator: torch.Generator | None = None) -> torch.Tensor:
+def orthogonal(
+    tensor: torch.Tensor, gain: float = 1.0, generator: torch.Generator | None = None, *, layout: str | None = None
+) -> torch.Tensor:
     r"""Twin of `course_lib.scratch.init.orthogonal`.
 
     .. math::
@@ -224,12 +251,19 @@ def orthogonal(tensor: torch.Tensor, gain: float = 1.0, generator: torch.Generat
         A = QR,\; A_{ij} \sim \mathcal{N}(0, 1), \qquad W = g\, Q\, \mathrm{diag}(\mathrm{sign}\, R_{kk})
 
     Orthonormal columns when fan_in >= fan_out (:math:`W^\top W = g^2 I`), else orthonormal
-    rows. In place. Built-in: ``torch.nn.init.orthogonal_`` on ``tensor.T`` (the same algorithm
-    and, for the same generator state, the same numbers).
+    rows. A maxout weight (``layout="maxout"``, (k, in, out)) gets k independent orthogonal
+    pieces. In place. Built-in: ``torch.nn.init.orthogonal_`` on ``tensor.T`` (the same
+    algorithm and, for the same generator state, the same numbers).
     """
     if tensor.ndim < 2:
         raise ValueError(f"orthogonal: a weight needs at least 2 dimensions, got shape {tuple(tensor.shape)}")
     _scratch._check_gain(gain, "orthogonal")
+    fans(tensor, layout)  # a clear error for a 3-D tensor without a layout, or a layout that does not fit
+    if layout == "maxout":  # (k, in, out): each piece is its own linear map
+        with torch.no_grad():
+            for piece in tensor:
+                orthogonal(piece, gain, generator)
+        return tensor
     layout = _torch_layout(tensor)
     rows = layout[0]
     cols = tensor.numel() // rows
