@@ -32,6 +32,24 @@ ALLOWED: dict[str, set[str]] = {
         "0.5",  # mathematics: the sigmoid's undecided output and ADALINE's best constant answer; also the protocol's band width
         "2.30",  # mathematics: ln 10 to two decimals, the chance loss for 10 classes
     },
+    "02_activations.md": {
+        "0.1",  # protocol settings: learning rate of the saturation run; the slides' leaky slope
+        "0.05",  # protocol setting: learning rate of the dead-ReLU run
+        "0.01",  # protocol settings: small bias, torch's leaky slope, learning rate of the race
+        "0.9",  # protocol setting: momentum of the race
+        "1%",  # mathematics: a slope of 0.01 passes 1% of the gradient
+        "400x",  # mathematics: 20 / 0.05, the size of the planted learning-rate slip
+        "90%",  # mathematics: the chance-level error for 10 classes
+        "5%",  # protocol setting: the training-error threshold of the race
+        "25%",  # quotation: the error level of Krizhevsky et al.'s speed comparison
+        "6.3",  # a section number of Goodfellow et al.'s book
+    },
+    "03_initialization.md": {
+        "0.01",  # protocol settings: the slides' weight std 0.01 and the learning rate of the small-random runs
+        "0.9",  # protocol setting: momentum of the small-random and 30-layer training runs
+        "0.1",  # mathematics: tanh's slope 1 - 0.95^2 < 0.1; protocol setting: the input std of the linear-regime run
+        "8.4",  # a section number of Goodfellow et al.'s book
+    },
     "04_preprocessing.md": {
         "0.3",  # the training-loss threshold of the all-positive experiment, a setting of its protocol
         "7.10",  # "Sec. 7.10.2" of Hastie, Tibshirani & Friedman, a section number of their book

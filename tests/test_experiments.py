@@ -1,7 +1,12 @@
 """Every numeric claim of the book's prose, asserted at small size (multi-seed where it is statistical).
 
 Chapter 1 (book/01_backprop.md). Each test names the claim it pins, quoted or paraphrased from the
-chapter. Book-size runs are used only where they take a second or two.
+chapter; where the chapter glues a computed number ({glue:text}`bp_...`), the test asserts the claim
+around it (a band, an ordering, a relation over seeds), never the digits one machine produced.
+Results that pass through BLAS, LAPACK or a training run differ in their last bits from one CPU to
+the next; tolerances are therefore stated as multiples of the machine epsilon ``EPS``. Exact
+equality is kept only where the arithmetic is exact (small integers, counts, constants).
+Book-size runs are used only where they take a second or two.
 """
 
 from __future__ import annotations
@@ -17,6 +22,14 @@ from course_lib.scratch.activations import Sigmoid
 from course_lib.scratch.linear import Linear
 from course_lib.scratch.losses import MulticlassSVM, SoftmaxCrossEntropy
 
+EPS = np.finfo(np.float64).eps  # 2.2e-16, the float64 rounding unit
+
+# Two float64 runs of the same training that differ only in the order of their operations (numpy's
+# BLAS against torch's, one implementation against another) drift apart by a few roundings of O(1)
+# quantities per step. 4096 roundings leave ample room for that and are still ten orders of magnitude
+# below what a real slip (a swapped update, a wrong sign) produces.
+TRAJECTORY_TOL = 4096 * EPS  # ~9e-13
+
 
 # ============================================================================================
 # Scores and losses
@@ -25,9 +38,10 @@ def test_untrained_losses_are_ln_c_and_c_minus_one():
     """'For C = 10 that is ln 10 = 2.3026 and 9.'"""
     for c in (3, 10, 100):
         zero, y = np.zeros((4, c)), np.arange(4) % c
-        assert SoftmaxCrossEntropy.forward(zero, y)[0] == pytest.approx(math.log(c), abs=1e-12)
-        assert MulticlassSVM.forward(zero, y)[0] == pytest.approx(c - 1, abs=1e-12)
-        assert MulticlassSVM.forward(zero, y, margin=0.5)[0] == pytest.approx(0.5 * (c - 1), abs=1e-12)
+        # exp(0) = 1 and the sum c are exact; only the log and the mean round
+        assert SoftmaxCrossEntropy.forward(zero, y)[0] == pytest.approx(math.log(c), rel=8 * EPS)
+        assert MulticlassSVM.forward(zero, y)[0] == c - 1  # sums of exact small numbers
+        assert MulticlassSVM.forward(zero, y, margin=0.5)[0] == 0.5 * (c - 1)
     assert f"{math.log(10):.4f}" == "2.3026"
 
 
@@ -40,8 +54,10 @@ def test_loss_example_in_the_text():
     np.testing.assert_array_equal(MulticlassSVM.backward(1.0, cache)[0], [[-1.0, 1.0, 0.0]])
     ce, ce_cache = SoftmaxCrossEntropy.forward(s, y)
     (g,) = SoftmaxCrossEntropy.backward(1.0, ce_cache)
-    assert np.all(g != 0) and g[0, 0] < 0 and g.sum() == pytest.approx(0.0, abs=1e-15)
-    assert ce == pytest.approx(2.1328, abs=5e-5)
+    assert np.all(g != 0) and g[0, 0] < 0
+    assert g.sum() == pytest.approx(0.0, abs=8 * EPS)  # probabilities sum to 1 up to a few roundings
+    exact = math.log(math.exp(2.0) + math.exp(4.0) + math.exp(-1.0)) - 2.0  # log-sum-exp minus the correct score
+    assert ce == pytest.approx(exact, rel=16 * EPS)
 
 
 def test_svm_is_c_times_torch_multi_margin_loss():
@@ -51,7 +67,7 @@ def test_svm_is_c_times_torch_multi_margin_loss():
     s, y = rng.standard_normal((6, 5)), rng.integers(0, 5, 6)
     ours = MulticlassSVM.forward(s, y)[0]
     theirs = torch.nn.functional.multi_margin_loss(torch.tensor(s), torch.tensor(y)).item()
-    assert ours == pytest.approx(5 * theirs, rel=1e-12)
+    assert ours == pytest.approx(5 * theirs, rel=16 * EPS * s.size)  # two sums of s.size terms
 
 
 def test_penalty_raises_the_first_loss():
@@ -87,17 +103,18 @@ def test_comp_graph_matches_autograd():
         t = [torch.tensor(v, dtype=torch.float64, requires_grad=True) for v in (x, y, z)]
         f = (t[0] + t[1]) * t[2]
         f.backward()
-        assert r.values["f"] == pytest.approx(f.item(), abs=1e-15)
+        # one add and one multiply, each correctly rounded in numpy and in torch alike
+        assert r.values["f"] == pytest.approx(f.item(), rel=4 * EPS)
         for name, tensor in zip("xyz", t):
-            assert r.grads[name] == pytest.approx(tensor.grad.item(), abs=1e-15)
-            assert r.autograd[name] == pytest.approx(tensor.grad.item(), abs=1e-15)
+            assert r.grads[name] == pytest.approx(tensor.grad.item(), rel=4 * EPS)
+            assert r.autograd[name] == pytest.approx(tensor.grad.item(), rel=4 * EPS)
 
 
 # ============================================================================================
 # Gradient checking
 # ============================================================================================
 def test_check_op_passes_for_the_ops_shown():
-    """The printed reports: Linear, Sigmoid and SoftmaxCrossEntropy pass below 1e-6."""
+    """The printed reports: Linear, Sigmoid and SoftmaxCrossEntropy pass the 1e-6 threshold, by a wide margin."""
     rng = np.random.default_rng(0)
     reports = [
         gradcheck.check_op(Linear, rng.standard_normal((4, 5)), rng.standard_normal((5, 3)), rng.standard_normal(3)),
@@ -121,35 +138,55 @@ def sweeps():
     return [gradient_check.run(seed=s) for s in range(5)]
 
 
-def test_float64_sweep_is_a_v_with_its_bottom_at_1e5(sweeps):
-    """'a bottom at h = 1e-5 where the relative error is below 1e-8' (seed 0; every seed below 1e-8 at 1e-5)."""
-    assert sweeps[0].best_h("float64") == pytest.approx(1e-5)
+def _decades_from(h: float, target: float) -> float:
+    return abs(math.log10(h) - math.log10(target))
+
+
+def test_float64_sweep_is_a_v_with_its_bottom_next_to_the_cube_root_of_eps(sweeps):
+    """'The float64 curve is the V the analysis predicts: truncation error on the right, rounding error
+    on the left, and a bottom next to eps^(1/3), at h = [bp_h64_best], where the relative error is
+    [bp_err64_best]' (seed 0 is the book's; the other seeds give the same V)."""
+    cube_root = EPS ** (1 / 3)  # 6e-6
+    book = sweeps[0]
+    assert _decades_from(book.best_h("float64"), cube_root) < 1  # 1e-5 or 1e-6: the grid points around 6e-6
     for r in sweeps:
         e = r.errors["float64"]
-        assert r.error_at(1e-5) < 1e-8
-        assert r.best_h("float64") in (pytest.approx(1e-5), pytest.approx(1e-4))
-        assert e[0] > 1e-4 and e[0] > e[1] > e[2]  # truncation side: falls like h^2
-        assert r.error_at(1e-10) > 1e-7  # rounding side: rises again
+        assert _decades_from(r.best_h("float64"), cube_root) < 1.3  # 1e-4, 1e-5 or 1e-6
+        assert e.min() < 1e-8 and r.error_at(1e-5) < 1e-8  # far below the 1e-6 threshold
+        # truncation side: the error falls like h^2, a factor 100 per decade of h
+        assert 50 < e[1] / e[2] < 200 and 50 < e[0] / e[1] < 300  # (higher-order terms at h = 0.1)
+        # rounding side: it rises again, by orders of magnitude, as h shrinks
+        assert r.error_at(1e-10) > 100 * e.min()
 
 
 def test_float32_sweep(sweeps):
-    """'The float32 curve never gets below 1e-5 (its best point is h = 1e-2); at h = 1e-5 it reports
-    an error above 1e-2 ...; for h <= 1e-7 it is exactly 1'."""
+    """'The float32 curve is far worse: even at its best point, h = [bp_h32_best], the error is
+    [bp_err32_best]; at h = 1e-5 it reports an error of [bp_err32_at_1e5] for a correct gradient, and
+    for h <= [bp_h32_one] it is exactly 1: w +- h rounds back to w in float32 ...'.
+
+    The bottom sits next to float32's eps^(1/3) = 5e-3, and its error near eps32^(2/3) = 2e-5 is a
+    thousand times above float64's. An error of exactly 1 is exact arithmetic: where the numerical
+    gradient of an entry is 0, rel(a, 0) = |a| / |a| = 1. It must happen for every h <= 1e-8, since
+    w + h == w in float32 for every |w| >= 1/4 (half a unit in the last place is then 1.5e-8)."""
+    eps32 = float(np.finfo(np.float32).eps)
     for r in sweeps:
         e = r.errors["float32"]
-        assert e.min() > 1e-5
-        assert r.best_h("float32") == pytest.approx(1e-2)
-        assert r.error_at(1e-5, "float32") > 1e-2
-        assert np.all(e[r.hs <= 1e-7 * 1.0001] == 1.0)
+        assert _decades_from(r.best_h("float32"), eps32 ** (1 / 3)) < 1  # 1e-2 or 1e-3
+        assert e.min() > 1e-5 > 100 * r.errors["float64"].min()  # far worse than float64
+        assert r.error_at(1e-5, "float32") > 1e-2  # a correct gradient reads as "probably wrong"
+        ones = e == 1.0
+        assert ones[r.hs <= 1e-8 * 1.0001].all()
+        first_one = int(np.argmax(ones))
+        assert ones[first_one:].all() and not ones[:first_one].any()  # once 1, it stays 1 for smaller h
 
 
 def test_one_percent_bug_is_a_flat_line_far_above_the_v(sweeps):
-    """'a flat line at 0.01 / 2.01 ~ 5e-3, more than five orders of magnitude above the float64 V at
-    h = 1e-5 and far above the 1e-6 threshold'."""
+    """'a flat line at 0.01 / 2.01 ~ 5e-3, more than [bp_bug_orders] orders of magnitude above the
+    float64 V at h = 1e-5 and far above the 1e-6 threshold' (at least five orders on every seed)."""
     for r in sweeps:
         flat = r.buggy[r.hs <= 1e-2 * 1.0001]
         np.testing.assert_allclose(flat, 0.01 / 2.01, rtol=0.05)  # "about 5e-3" at every h
-        assert r.buggy.min() / r.error_at(1e-5) > 1e5
+        assert math.floor(math.log10(r.buggy.min() / r.error_at(1e-5))) >= 5
         assert r.buggy.min() > gradcheck.THRESHOLD
         assert gradient_check.verdict(r.buggy.min()).startswith("suspicious")
 
@@ -173,26 +210,34 @@ def xor_small():
 
 
 def test_xor_three_versions_have_identical_trajectories(xor_small):
-    """'The three curves lie on top of each other: the largest difference anywhere is of order 1e-15'."""
+    """'The three curves lie on top of each other: the largest difference anywhere is [bp_xor_diff],
+    float64 rounding.'"""
     assert set(xor_small.losses) == {"classic", "scratch", "torch"}
-    assert xor_small.max_diff < 1e-12
+    assert xor_small.max_diff < TRAJECTORY_TOL
     for seed in (1, 2):
-        assert xor_two_layer.run(steps=200, seed=seed).max_diff < 1e-12
+        assert xor_two_layer.run(steps=200, seed=seed).max_diff < TRAJECTORY_TOL
 
 
 def test_xor_plateau_then_drop(xor_small):
-    """'after 100 updates E has only fallen from 0.50 to 0.45 ... E drops by two orders of magnitude
-    within the next thousand updates'."""
+    """'The loss first sits on a plateau, with all outputs near 0.5: after 100 updates E has only
+    fallen from [bp_xor_E0] to [bp_xor_E100]. Then ... E drops by more than two orders of magnitude
+    (a factor of [bp_xor_drop]) within the next thousand updates.'
+
+    With all four outputs at 0.5, E = 4 * (1/2) * (1/2)^2 = 0.5."""
     e = xor_small.losses["classic"]
-    assert round(e[0], 2) == 0.50 and round(e[100], 2) == 0.45
+    assert abs(e[0] - 0.5) < 0.05
+    assert 0.85 * e[0] < e[100] < e[0]  # only a little lower after 100 updates
+    _, out_100, _, _ = xor_two_layer.train_classic(xor_small.w1_init, xor_small.w2_init, steps=100)
+    assert np.all(np.abs(out_100 - 0.5) < 0.15)  # outputs still near 0.5
     assert e[1000] < e[100] / 100
 
 
 def test_xor_is_solved_from_every_start():
-    """'Every start solves XOR, with all four outputs within 0.03 of their targets after 5000 updates.'"""
+    """'Every start solves XOR: after 5000 updates, the output farthest from its target, over all ten
+    starts, is off by [bp_xor_worst].' Solved: every output on the right side of 0.5; and close."""
     sweep = xor_two_layer.seed_sweep(seeds=range(10), steps=5000)
     assert sweep.solved.all()
-    assert sweep.max_output_error.max() < 0.03
+    assert sweep.max_output_error.max() < 0.05
 
 
 def test_xor_weights_are_uniform_in_minus_one_one():
@@ -206,39 +251,48 @@ def test_xor_weights_are_uniform_in_minus_one_one():
 # ============================================================================================
 @pytest.fixture(scope="module")
 def digits_book():
-    return digits_two_layer.run(twin=False, progress=False, seed=0)
+    """The book's run (the defaults of ``run`` are the chapter's settings), with its torch twin."""
+    pytest.importorskip("torch")
+    return digits_two_layer.run(twin=True, progress=False, seed=0)
 
 
 def test_digits_first_loss_is_ln_10_and_the_start_is_slow(digits_book):
-    """'it starts at 2.3025, where ln 10 = 2.3026 says it should'; 'the loss stays within 0.02 of
-    ln 10 for the first ten steps'."""
+    """'it starts at [bp_dig_loss0], where the chance value ln 10 = 2.3026 says it should'; 'the loss
+    stays within [bp_dig_slow] of ln 10 for the first ten steps before it falls' (every seed: the
+    weights' std of 0.01 makes the scores, hence the departure from ln 10, tiny)."""
+    assert digits_book.chance_loss == pytest.approx(math.log(10), rel=4 * EPS)
+    for seed in range(3):
+        loss = np.asarray(digits_two_layer.run(epochs=1, progress=False, seed=seed).history.loss)
+        assert abs(loss[0] - math.log(10)) < 5e-3
+        assert np.all(np.abs(loss[:11] - math.log(10)) < 0.02)
     loss = np.asarray(digits_book.history.loss)
-    assert f"{loss[0]:.4f}" == "2.3025"
-    assert digits_book.chance_loss == pytest.approx(math.log(10))
+    assert abs(loss[0] - math.log(10)) < 5e-3
     assert np.all(np.abs(loss[:11] - math.log(10)) < 0.02)
+    assert np.mean(loss[-17:]) < 0.1 * math.log(10)  # ... before it falls
 
 
 def test_digits_accuracy_seed_0(digits_book):
-    """'The network fits the training set (100%) and reaches about 96% on the test set'."""
-    assert digits_book.train_acc == 1.0
-    assert round(digits_book.test_acc, 2) == 0.96
+    """'The network fits the training set ([bp_dig_train] right) and reaches about [bp_dig_test] on the
+    test set'."""
+    assert digits_book.train_acc >= 0.99
+    assert 0.93 <= digits_book.test_acc < digits_book.train_acc
     assert digits_book.dims == (64, 100, 10) and digits_book.n_params == 7510
     assert digits_book.history.steps == 510  # 30 epochs of ceil(1077 / 64) = 17 steps
 
 
 def test_digits_accuracy_other_seeds():
-    """'over seeds 1 to 5 the test accuracy lies between 95% and 99%'."""
+    """'over seeds 1 to 5 the test accuracy lies between [bp_dig_test_min] and [bp_dig_test_max]':
+    every seed fits its training split and lands in the mid-nineties on its test split."""
     for seed in range(1, 6):
-        acc = digits_two_layer.run(twin=False, progress=False, seed=seed).test_acc
-        assert 0.95 <= acc <= 0.99, (seed, acc)
+        r = digits_two_layer.run(twin=False, progress=False, seed=seed)
+        assert r.train_acc >= 0.99, (seed, r.train_acc)
+        assert 0.93 <= r.test_acc < r.train_acc, (seed, r.test_acc)
 
 
-def test_digits_torch_twin_follows_the_same_curve():
-    """'The torch twin follows the same loss curve to within 1e-15.'"""
-    pytest.importorskip("torch")
-    r = digits_two_layer.run(epochs=2, twin=True, progress=False, seed=0)
-    assert r.twin_max_diff < 1e-12
-    assert len(r.torch_history.loss) == len(r.history.loss) == 34
+def test_digits_torch_twin_follows_the_same_curve(digits_book):
+    """'The torch twin follows the same loss curve to within [bp_dig_twin].' (float64 rounding)"""
+    assert digits_book.twin_max_diff < TRAJECTORY_TOL
+    assert len(digits_book.torch_history.loss) == len(digits_book.history.loss) == 510
 
 
 # ============================================================================================
@@ -246,40 +300,47 @@ def test_digits_torch_twin_follows_the_same_curve():
 # ============================================================================================
 @pytest.fixture(scope="module")
 def capacity_runs():
-    return {s: capacity.run(seed=s, grid_size=8) for s in (0, 1)}
+    """The book's run (seed 0) and two more seeds; only the plotting grid is coarser."""
+    return {s: capacity.run(seed=s, grid_size=8) for s in (0, 1, 2)}
 
 
-def test_capacity_seed_0_numbers(capacity_runs):
-    """'Three units ... get 72% of the training points right; twenty units reach 98% on the training
-    points and 97% on the test points'; 'with lambda = 1e-2 the net is pushed back to about 73%'."""
+def test_capacity_book_numbers(capacity_runs):
+    """'Three units cannot follow the spirals and get [bp_cap_small_train] of the training points right;
+    twenty units reach [bp_cap_big_train] on the training points and [bp_cap_big_test] on the test
+    points'; 'every train-test gap in the table is a few points at most (the largest is
+    [bp_cap_max_gap])'; 'with lambda = 1e-2 the net is pushed back to about [bp_cap_strong_train], far
+    below the [bp_cap_big_train] of the weakly penalized net'."""
     r = capacity_runs[0]
     small, _, big = r.sizes
-    assert (small.hidden, big.hidden) == (3, 20)
-    assert round(small.train_acc, 2) == 0.72
-    assert round(big.train_acc, 2) == 0.98 and round(big.test_acc, 2) == 0.97
-    assert r.strengths[-1].reg == 1e-2 and round(r.strengths[-1].train_acc, 2) == 0.73
+    strong = r.strengths[-1]
+    assert (small.hidden, big.hidden, strong.hidden, strong.reg) == (3, 20, 20, 1e-2)
+    assert small.train_acc < 0.8
+    assert big.train_acc >= 0.95 and big.test_acc >= 0.9
+    assert max(abs(net.gap) for net in r.nets) < 0.1
+    assert 0.6 < strong.train_acc < 0.85 and big.train_acc - strong.train_acc > 0.15
 
 
 def test_capacity_structural_claims(capacity_runs):
-    """More units fit better and generalize at least as well; small nets underfit; every train-test
-    gap is a few points at most; a stronger penalty lowers training accuracy step by step, and the
-    strongest one underfits badly."""
-    for r in capacity_runs.values():
+    """On every seed: more units fit better and generalize at least as well; the small nets underfit
+    (their test accuracy is as bad as their training accuracy); every train-test gap is a few points;
+    'a stronger penalty ... lowers the training accuracy step by step'; the strongest one underfits."""
+    for seed, r in capacity_runs.items():
         small, mid, big = r.sizes
-        assert small.train_acc < mid.train_acc < big.train_acc
-        assert big.test_acc > max(small.test_acc, mid.test_acc)
-        assert big.test_acc >= 0.9
-        assert all(abs(net.gap) < 0.06 for net in r.nets)
+        assert small.train_acc < mid.train_acc < big.train_acc, seed
+        assert big.test_acc > max(small.test_acc, mid.test_acc) + 0.05, seed
+        assert big.test_acc >= 0.9, seed
+        assert all(abs(net.gap) < 0.1 for net in r.nets), seed
+        assert abs(big.gap) < 0.05, seed  # 'the 20-unit net barely overfits at all'
         train = [big.train_acc] + [net.train_acc for net in r.strengths]
-        assert all(a >= b for a, b in zip(train, train[1:]))
-        assert r.strengths[-1].train_acc < 0.8 and big.train_acc - r.strengths[-1].train_acc > 0.15
+        assert all(a > b for a, b in zip(train, train[1:])), (seed, train)
+        assert r.strengths[-1].train_acc < 0.85 and big.train_acc - r.strengths[-1].train_acc > 0.15, seed
 
 
 def test_capacity_probabilities_on_the_grid(capacity_runs):
     r = capacity_runs[0]
     for net in r.nets:
         assert net.probs.shape == (8, 8, 3)
-        np.testing.assert_allclose(net.probs.sum(axis=-1), 1.0, atol=1e-12)
+        np.testing.assert_allclose(net.probs.sum(axis=-1), 1.0, atol=8 * EPS)  # 3 terms, a few roundings
 
 
 # ============================================================================================
@@ -291,37 +352,41 @@ def classic_runs():
 
 
 def test_perceptron_stops_on_the_separable_set(classic_runs):
-    """'On the separable set the perceptron stops after 3 epochs with no mistake left.'"""
-    p = classic_runs[0].separable.perceptron
-    assert p.converged and len(p.curve) == 3 and p.curve[-1] == 0 and p.accuracy == 1.0
+    """'On the separable set the perceptron stops after [bp_perc_epochs] epochs with no mistake left'
+    (on every seed, within a few epochs: Novikoff's bound)."""
     for r in classic_runs.values():
-        assert r.separable.perceptron.converged and len(r.separable.perceptron.curve) <= 10
+        p = r.separable.perceptron
+        assert p.converged and p.curve[-1] == 0 and len(p.curve) <= 10  # counts of mistakes: integers
+        d = r.separable
+        margins = (d.x @ p.w + p.b) * (2 * d.y - 1)
+        assert margins.min() > 0  # every point on its side of the final line
 
 
 def test_adaline_on_the_separable_set(classic_runs):
     """'ADALINE gets every point right too'; its step is half the largest stable one."""
     for r in classic_runs.values():
-        d = r.separable
-        assert d.adaline.accuracy == 1.0 and d.adaline.converged
+        d, a = r.separable, r.separable.adaline
+        assert a.converged
+        margins = (d.x @ a.w + a.b - a.threshold) * (2 * d.y - 1)
+        assert margins.min() > 1e-3  # every point right, with room to spare above any rounding
         xt = np.column_stack([d.x, np.ones(len(d.x))])
-        assert d.adaline_lr == pytest.approx(1.0 / np.linalg.eigvalsh(xt.T @ xt).max(), rel=1e-12)
+        # the same LAPACK call on the same 3x3 matrix; 16 roundings of room
+        assert d.adaline_lr == pytest.approx(1.0 / np.linalg.eigvalsh(xt.T @ xt).max(), rel=16 * EPS)
 
 
 def test_perceptron_never_stops_on_xor(classic_runs):
-    """'it makes between 37 and 60 mistakes in every one of the 50 epochs' (seed 0); never stops on any seed."""
-    p = classic_runs[0].xor.perceptron
-    assert not p.converged and len(p.curve) == 50
-    assert (p.curve.min(), p.curve.max()) == (37, 60)
+    """'The perceptron never stops: it makes between [bp_perc_xor_min] and [bp_perc_xor_max] mistakes in
+    every one of the 50 epochs' -- on every seed, never fewer than a fifth of the points."""
     for r in classic_runs.values():
-        curve = r.xor.perceptron.curve
-        assert not r.xor.perceptron.converged and curve.min() >= len(r.xor.y) / 5
+        p, n = r.xor.perceptron, len(r.xor.y)
+        assert not p.converged and len(p.curve) == 50
+        assert n / 5 <= p.curve.min() <= p.curve.max() <= n
 
 
 def test_adaline_stalls_at_n_over_8_on_xor(classic_runs):
-    """'its loss stalls at about N/8 = 12.5 ... and its accuracy is 50%, chance level'."""
-    d = classic_runs[0].xor
-    assert d.adaline_floor == 12.5 and d.adaline.accuracy == 0.5
-    assert f"{d.adaline.curve[-1]:.2f}" == "12.48"
+    """'its loss stalls at about N/8 = 12.5 ... and its accuracy is [bp_ada_xor_acc], chance level'
+    (on every seed: within 2% of N/8, and an accuracy within ten points of 50%)."""
+    assert classic_runs[0].xor.adaline_floor == 100 / 8  # exact: N = 100
     for r in classic_runs.values():
         d = r.xor
         assert d.adaline.converged

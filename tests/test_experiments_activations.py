@@ -1,11 +1,19 @@
 """Every numeric claim of book/02_activations.md, asserted (multi-seed where it is statistical).
 
-Each test quotes or paraphrases the sentence it pins. The book's own runs are used where they take
-a few seconds (zoo, zig-zag, the saturation run of seed 0, the dead-ReLU table, the race); other
-seeds run at a smaller size and check the structural claims.
+Each test quotes or paraphrases the sentence it pins; a glued number of the chapter appears as
+[act_...]. The tests assert the claim around it -- a band, an ordering, a relation across seeds --
+and never the digits one machine printed: results of BLAS, of libm's elementwise functions and of
+training runs differ in their last bits from one CPU to the next. Tolerances of pure arithmetic
+are multiples of the machine epsilon ``EPS`` times the conditioning of the quantity; exact equality
+is kept where the arithmetic is exact (constants, counts, products of exactly representable values).
+The book's own runs are used where they take a few seconds (zoo, zig-zag, the saturation run of
+seed 0, the dead-ReLU table, the race); other seeds run at a smaller size and check the structural
+claims.
 """
 
 from __future__ import annotations
+
+import math
 
 import numpy as np
 import pytest
@@ -14,6 +22,22 @@ import torch
 from course_lib import gradcheck, plotting
 from course_lib.experiments import activation_race, activation_zoo, dead_relu, sigmoid_saturation, zigzag
 from course_lib.scratch import activations as act
+
+EPS = np.finfo(np.float64).eps  # 2.2e-16, the float64 rounding unit
+
+
+def gauss_expectation(f) -> float:
+    """E[f(x)] for x ~ N(0, 1), by the trapezoid rule on [-12, 12] (error far below 1e-10 for these f)."""
+    x = np.linspace(-12.0, 12.0, 240_001)
+    return float(np.trapezoid(f(x) * np.exp(-x**2 / 2) / np.sqrt(2 * np.pi), x))
+
+
+def sigmoid(x):
+    return 1 / (1 + np.exp(-x))
+
+
+def lecun_tanh(x):
+    return 1.7159 * np.tanh(2 * x / 3)
 
 
 # ============================================================================================
@@ -25,55 +49,99 @@ def zoo():
 
 
 def test_gradients_at_minus_ten_zero_ten(zoo):
-    """The gradient table: sigmoid 4.5e-5 / 0.25 / 4.5e-5, tanh 8.2e-9 / 1, LeCun 1.144 at 0, ReLU 0 / 0 / 1,
-    leaky 0.01 and 0.1, PReLU 0.25, ELU 4.5e-5 / 1 / 1, maxout -0.5 / 0.2 / 1.5."""
+    """The gradient table and the text: 'At x = +-10 the sigmoid passes back 4.5e-5 of the gradient
+    and tanh 8.2e-9 ... at x = 0, the sigmoid passes back only a quarter ... ELU keeps alpha e^x,
+    which is 4.5e-5 at x = -10'; LeCun's slope at 0 is 1.7159 * 2/3 = 1.144; ReLU 0 / 0 / 1.
+
+    The values at +-10 are mathematics, compared with their closed forms. The backward passes
+    compute sigma (1 - sigma) and 1 - tanh^2: the subtraction loses log10(1 / f') digits at x = 10
+    (cancellation), so the tolerance there is a few EPS divided by the derivative itself."""
     g = {label: e.grad_at_points for label, e in zoo.entries.items()}
     np.testing.assert_array_equal(zoo.points, [-10.0, 0.0, 10.0])
-    assert f"{g['sigmoid'][0]:.1e}" == "4.5e-05" and g["sigmoid"][1] == 0.25 and f"{g['sigmoid'][2]:.1e}" == "4.5e-05"
-    assert f"{g['tanh'][0]:.1e}" == "8.2e-09" and g["tanh"][1] == 1.0 and f"{g['tanh'][2]:.1e}" == "8.2e-09"
-    assert f"{g['LeCun tanh'][1]:.3f}" == "1.144"
+    sig10 = math.exp(-10) / (1 + math.exp(-10)) ** 2  # sigma'(+-10)
+    sech2_10 = 4 / (math.exp(10) + math.exp(-10)) ** 2  # tanh'(+-10)
+    assert f"{sig10:.1e}" == "4.5e-05" and f"{sech2_10:.1e}" == "8.2e-09"  # the prose's rounded mathematics
+    assert f"{math.exp(-10):.1e}" == "4.5e-05" and f"{1.7159 * 2 / 3:.3f}" == "1.144"
+    assert g["sigmoid"][0] == pytest.approx(sig10, rel=8 * EPS)  # sigma(-10) small: 1 - sigma exact
+    assert g["sigmoid"][2] == pytest.approx(sig10, rel=8 * EPS / sig10)  # cancellation in 1 - sigma(10)
+    assert g["tanh"][0] == pytest.approx(sech2_10, rel=8 * EPS / sech2_10)
+    assert g["tanh"][2] == pytest.approx(sech2_10, rel=8 * EPS / sech2_10)
+    # ELU's backward forms alpha e^x as its output alpha (e^x - 1) plus alpha: exact to an absolute EPS only
+    assert g["ELU (alpha = 1)"][0] == pytest.approx(math.exp(-10), rel=4 * EPS / math.exp(-10))
+    assert g["LeCun tanh"][1] == pytest.approx(1.7159 * 2 / 3, rel=4 * EPS)
+    # exact arithmetic: sigma(0) = 1/2 and 1/2 * 1/2 = 1/4; 1 - tanh(0)^2 = 1; slopes copied as they are
+    assert g["sigmoid"][1] == 0.25 and g["tanh"][1] == 1.0
     np.testing.assert_array_equal(g["ReLU"], [0.0, 0.0, 1.0])
     np.testing.assert_array_equal(g["leaky ReLU (0.01)"], [0.01, 0.01, 1.0])
     np.testing.assert_array_equal(g["leaky ReLU (0.1, slides)"], [0.1, 0.1, 1.0])
     np.testing.assert_array_equal(g["PReLU (a = 0.25)"], [0.25, 0.25, 1.0])
-    assert f"{g['ELU (alpha = 1)'][0]:.1e}" == "4.5e-05" and list(g["ELU (alpha = 1)"][1:]) == [1.0, 1.0]
+    assert list(g["ELU (alpha = 1)"][1:]) == [1.0, 1.0]
     np.testing.assert_array_equal(g["maxout (k = 3)"], [-0.5, 0.2, 1.5])
 
 
 def test_backward_agrees_with_torch_autograd(zoo):
-    """'largest difference from torch autograd' is rounding only."""
-    assert zoo.max_autograd_difference < 1e-12
+    """'largest difference from torch autograd' is rounding only: a few roundings of values <= 1.5."""
+    assert zoo.max_autograd_difference < 16 * EPS
 
 
 def test_derivative_curves_are_the_true_derivatives(zoo):
-    """The dashed curves come from backward: they match the closed forms on the grid."""
+    """The dashed curves come from backward: they match the closed forms on the grid. On |x| <= 5 the
+    cancellation in 1 - sigma and 1 - tanh^2 costs at most a factor 1 / f'(5) ~ 1e4 over EPS, hence
+    rtol = 1e-12."""
     x = zoo.grid
-    s = 1 / (1 + np.exp(-x))
+    s = sigmoid(x)
     np.testing.assert_allclose(zoo["sigmoid"].derivative, s * (1 - s), rtol=1e-12)
-    np.testing.assert_allclose(zoo["tanh"].derivative, 1 - np.tanh(x) ** 2, rtol=1e-12, atol=1e-15)
-    np.testing.assert_allclose(zoo["ELU (alpha = 1)"].derivative, np.where(x > 0, 1.0, np.exp(x)), rtol=1e-12)
-    assert zoo["sigmoid"].derivative.max() == 0.25  # 'passes back only a quarter' at its best
+    np.testing.assert_allclose(zoo["tanh"].derivative, 1 - np.tanh(x) ** 2, rtol=1e-12, atol=16 * EPS)
+    # alpha e^x is formed as alpha (e^x - 1) + alpha: an absolute error of EPS, not a relative one
+    np.testing.assert_allclose(zoo["ELU (alpha = 1)"].derivative, np.where(x > 0, 1.0, np.exp(x)), rtol=4 * EPS,
+                               atol=2 * EPS)
+    assert zoo["sigmoid"].derivative.max() == pytest.approx(0.25, abs=EPS)  # 'passes back only a quarter' at its best
 
 
 def test_mean_outputs_and_mean_derivatives(zoo):
-    """'The sigmoid's outputs average 0.5, ReLU's 0.40 ... ELU (mean 0.16) ... 0.21 for the sigmoid
-    against 0.50 for ReLU and 0.61 for tanh ... std from 0.63 (tanh) to 0.87'."""
-    e = zoo.entries
-    assert f"{e['sigmoid'].mean_output:.2f}" == "0.50"
-    assert f"{e['ReLU'].mean_output:.2f}" == "0.40"
-    assert f"{e['ELU (alpha = 1)'].mean_output:.2f}" == "0.16"
-    assert abs(e["tanh"].mean_output) < 0.01 and abs(e["LeCun tanh"].mean_output) < 0.01
-    assert f"{e['sigmoid'].mean_derivative:.2f}" == "0.21"
-    assert f"{e['ReLU'].mean_derivative:.2f}" == "0.50"
-    assert f"{e['tanh'].mean_derivative:.2f}" == "0.61"
-    assert f"{e['tanh'].std_output:.2f}" == "0.63"
-    assert f"{e['LeCun tanh'].std_output:.2f}" == "0.87"
+    """'The sigmoid's outputs average [act_mean_sigmoid], ReLU's [act_mean_relu]: neither is zero-centred
+    ... tanh and LeCun's tanh are centred at 0; ELU (mean [act_mean_elu]) comes closer than ReLU. The
+    last column is the average gradient factor: [act_dmean_sigmoid] for the sigmoid against
+    [act_dmean_relu] for ReLU and [act_dmean_tanh] for tanh ... the output std ... from [act_std_tanh]
+    (tanh) to [act_std_lecun]'.
+
+    Each Monte-Carlo estimate lies within 5 standard errors of the exact Gaussian expectation, and
+    the orderings the text draws from them hold."""
+    e, n = zoo.entries, zoo.n_samples
+    elu = lambda x: np.where(x > 0, x, np.expm1(np.minimum(x, 0)))  # noqa: E731
+    exact = {
+        ("sigmoid", "mean"): (sigmoid, 0.5),
+        ("ReLU", "mean"): (lambda x: np.maximum(x, 0), 1 / math.sqrt(2 * math.pi)),
+        ("ELU (alpha = 1)", "mean"): (elu, None),
+        ("tanh", "mean"): (np.tanh, 0.0),
+        ("LeCun tanh", "mean"): (lecun_tanh, 0.0),
+        ("sigmoid", "dmean"): (lambda x: sigmoid(x) * (1 - sigmoid(x)), None),
+        ("ReLU", "dmean"): (lambda x: (x > 0).astype(float), 0.5),
+        ("tanh", "dmean"): (lambda x: 1 - np.tanh(x) ** 2, None),
+    }
+    for (label, what), (f, closed) in exact.items():
+        mean = gauss_expectation(f)
+        if closed is not None:
+            assert mean == pytest.approx(closed, abs=1e-4)  # the quadrature agrees (a step costs it 2e-5)
+            mean = closed
+        se = math.sqrt(gauss_expectation(lambda x: f(x) ** 2) - mean**2) / math.sqrt(n)
+        estimate = e[label].mean_output if what == "mean" else e[label].mean_derivative
+        assert abs(estimate - mean) < 5 * se + 1e-12, (label, what, estimate, mean)
+    for label, f in (("tanh", np.tanh), ("LeCun tanh", lecun_tanh)):
+        std = math.sqrt(gauss_expectation(lambda x: f(x) ** 2))  # mean 0 by symmetry
+        assert e[label].std_output == pytest.approx(std, rel=0.01), label
+    # the relations the text reads off the table
+    assert e["sigmoid"].mean_output > 0.45 and e["ReLU"].mean_output > 0.35  # not zero-centred
+    assert 0 < e["ELU (alpha = 1)"].mean_output < e["ReLU"].mean_output  # closer to 0 than ReLU
+    assert e["sigmoid"].mean_derivative < e["ReLU"].mean_derivative < e["tanh"].mean_derivative
+    assert e["tanh"].std_output < e["LeCun tanh"].std_output < 1  # LeCun keeps more of the scale
 
 
 def test_lecun_tanh_maps_one_to_one():
-    """'f(-1), f(1) = [-1. 1.]' (rounded to 4 digits)."""
+    """'f(-1), f(1) = [-1. 1.]': f(+-1) = +-1 up to the 4 decimals of LeCun's constant 1.7159."""
     out, _ = act.LeCunTanh.forward(np.array([-1.0, 1.0]))
-    np.testing.assert_array_equal(np.round(out, 4), [-1.0, 1.0])
+    np.testing.assert_allclose(out, [-1.0, 1.0], rtol=0, atol=1e-4)
+    assert out[0] == -out[1]  # odd function: tanh(-x) = -tanh(x) exactly in IEEE arithmetic
 
 
 # ============================================================================================
@@ -122,34 +190,45 @@ def sat_tanh():
 
 
 def test_layer_one_stays_at_one_half(sat):
-    """'Layer 1 does not move. Its mean stays at 0.50 for all 2000 steps.'"""
-    assert np.all(np.abs(sat.mean[:, 0] - 0.50) < 0.005)
+    """'Layer 1 does not move. Its mean stays between [act_sat_l1_min] and [act_sat_l1_max] for all 2000
+    steps.'"""
+    assert np.all(np.abs(sat.mean[:, 0] - 0.50) < 0.01)
+    assert np.ptp(sat.mean[:, 0]) < 0.005
 
 
 def test_top_layer_saturates(sat):
-    """'Its mean falls from 0.50 to 0.07, and its spread from 0.067 to 0.002.'"""
-    assert f"{sat.mean[0, -1]:.2f}" == "0.50" and f"{sat.mean[-1, -1]:.2f}" == "0.07"
-    assert f"{sat.std[0, -1]:.3f}" == "0.067" and f"{sat.std[-1, -1]:.3f}" == "0.002"
-    assert np.all(np.diff(sat.mean[:, -1]) < 0)  # it keeps falling
+    """'Its mean falls from [act_sat_top_mean_start] to [act_sat_top_mean_end], and its spread ... from
+    [act_sat_top_std_start] to [act_sat_top_std_end]: every unit of layer 4 outputs nearly the same
+    small value for every image'. Pitfalls: a mean 'that looks harmless', a std that says 'no information'."""
+    mean, std = sat.mean[:, -1], sat.std[:, -1]
+    assert abs(mean[0] - 0.5) < 0.05 and mean[-1] < 0.15 and mean[-1] < mean[0] / 4
+    assert 0.02 < std[0] < 0.15 and std[-1] < 0.01 and std[-1] < std[0] / 10
+    assert np.all(np.diff(mean) < 0)  # it keeps falling, at every record
 
 
 def test_sigmoid_net_stays_at_chance(sat):
-    """'The validation accuracy stays at chance level, 10%, for all 2000 steps (19 epochs).'"""
+    """'The validation accuracy stays at chance level, 10% (between [act_sat_acc_min] and
+    [act_sat_acc_max]), for all 2000 steps (19 epochs).'"""
+    from course_lib.data import load_digits
+
     assert np.all(np.abs(sat.val_acc - 0.10) < 0.02)
-    assert round(2000 * 10 / 1077) == 19  # batch 10, 1077 training images
+    n_train = len(load_digits(seed=0, scale="unit").y_train)
+    assert round(2000 * sat.config["batch_size"] / n_train) == 19  # integer arithmetic of the protocol
 
 
 def test_gradient_fades_layer_by_layer(sat):
-    """'the gradient of W5 is more than a thousand times larger than that of W1; each sigmoid layer
-    shrinks it several-fold'."""
+    """'the gradient of W5 is more than a thousand times larger than that of W1
+    ([act_sat_grad_ratio] times); each sigmoid layer shrinks it several-fold (by a factor between
+    [act_sat_shrink_min] and [act_sat_shrink_max])'."""
     g = sat.grad_norm[0]
     assert g[-1] / g[0] > 1000
     assert np.all(g[1:] / g[:-1] > 3)
 
 
 def test_tanh_net_learns_and_stays_centred(sat_tanh):
-    """'The tanh net starts with gradients of the same order in every layer, and reaches more than 90%
-    validation accuracy within its 1000 steps, with every layer's mean staying near 0.'"""
+    """'The tanh net starts with gradients of the same order in every layer (within a factor of
+    [act_tanh_grad_spread]), and reaches [act_tanh_acc] validation accuracy within its 1000 steps, with
+    every layer's mean staying near 0 (within [act_tanh_mean_max]).'"""
     g = sat_tanh.grad_norm[0]
     assert g.max() / g.min() < 5
     assert sat_tanh.val_acc[-1] > 0.9
@@ -170,23 +249,29 @@ def test_saturation_on_other_seeds(seed):
 # Zig-zag
 # ============================================================================================
 def test_zigzag_book_numbers():
-    """'100% ... 3.8 times as long ... about half ... 1.2 times ... 77 against 85 ... about 13 against 1.1
-    ... 23 steps with positive inputs and 2 with centred ones.'"""
+    """'every per-example gradient has two components of the same sign ([act_zz_same_sign_pos], exactly
+    as the algebra says), and so does every step of SGD ...: the path ... is [act_zz_path_pos] times as
+    long as the straight line ... centred give same-sign gradients for about half the examples
+    ([act_zz_same_sign_cen]) and a nearly straight path ([act_zz_path_cen] times)'; 'about the same
+    [number of SGD steps] ([act_zz_sgd_pos] against [act_zz_sgd_cen])'; 'a condition number of about
+    [act_zz_cond_pos] against [act_zz_cond_cen] ... needs [act_zz_gd_pos] steps with positive inputs and
+    [act_zz_gd_cen] with centred ones'."""
     r = zigzag.run(n=200, lr=1.0, tol=0.05, seed=0)
     p, c = r.positive, r.centred
+    # exact: g1 * g2 = (dL/dz)^2 x1 x2 with x1, x2 > 0, a product whose sign no rounding can change
     assert p.same_sign_fraction == 1.0 and p.sgd_same_quadrant == 1.0
-    assert f"{p.path_ratio:.1f}" == "3.8" and f"{c.path_ratio:.1f}" == "1.2"
     assert 0.4 < c.same_sign_fraction < 0.6
-    assert (p.sgd_steps_to_tol, c.sgd_steps_to_tol) == (77, 85)
-    assert round(p.condition_number) == 13 and f"{c.condition_number:.1f}" == "1.1"
-    assert (p.gd_steps_to_tol, c.gd_steps_to_tol) == (23, 2)
+    assert p.path_ratio > 3 and c.path_ratio < 1.5
+    assert 2 / 3 < p.sgd_steps_to_tol / c.sgd_steps_to_tol < 1.5  # 'about the same'
+    assert 8 < p.condition_number < 20 and c.condition_number < 1.5
+    assert p.gd_steps_to_tol >= 5 * c.gd_steps_to_tol and c.gd_steps_to_tol <= 3
 
 
 @pytest.mark.parametrize("seed", [1, 2, 3, 4])
 def test_zigzag_structure_on_other_seeds(seed):
     r = zigzag.run(seed=seed)
     p, c = r.positive, r.centred
-    assert p.same_sign_fraction == 1.0 and p.sgd_same_quadrant == 1.0  # exact, by the algebra
+    assert p.same_sign_fraction == 1.0 and p.sgd_same_quadrant == 1.0  # exact, by the algebra (signs)
     assert 0.3 < c.same_sign_fraction < 0.7 and c.sgd_same_quadrant < 0.7
     assert p.path_ratio > 2.5 and p.path_ratio > 2 * c.path_ratio
     assert p.condition_number > 8 and c.condition_number < 2
@@ -212,43 +297,62 @@ def dead():
 
 
 def test_one_step_kills_units(dead):
-    """'about 5 of the 100 units of layer 1 ... The single step raises that to about 24, and layer 2
-    loses about 46 of its 100 units ... back at chance level ... a validation error of about 7%.'
-    Take-away: 'about a quarter of the first layer dead'."""
-    off = dead.off("ReLU").mean(axis=0)  # (stages, layers)
-    assert round(off[1, 0]) == 5 and round(off[2, 0]) == 24 and round(off[2, 1]) == 46
-    assert np.all(dead.off("ReLU")[:, 2, 0] >= dead.off("ReLU")[:, 1, 0] + 10)  # on every seed
+    """'Before the big step about [act_dead_before] of the 100 units of layer 1 are off on every image
+    (... a few units are born dead). The single step raises that to about [act_dead_after], and layer
+    2 loses about [act_dead_l2_after] of its 100 units. The network is back at chance level right after
+    the step; the surviving units retrain it to a validation error of about [act_dead_err_end].'
+    Take-away: 'left about [act_dead_after_frac] of the first layer dead'."""
+    off = dead.off("ReLU")  # (seeds, stages, layers), counts
+    assert np.all((1 <= off[:, 1, 0]) & (off[:, 1, 0] <= 10))  # a few born dead, on every seed
+    assert np.all(off[:, 2, 0] >= off[:, 1, 0] + 10)  # the step kills many more, on every seed
+    assert 0.15 <= off[:, 2, 0].mean() / 100 <= 0.35  # 'about a quarter'
+    assert 30 <= off[:, 2, 1].mean() <= 60 and off[:, 2, 1].mean() > off[:, 2, 0].mean()
     err = dead.val_error("ReLU")
-    assert np.all(err[:, 2] > 0.8)
-    assert round(100 * err[:, 3].mean()) == 7
+    assert np.all(err[:, 2] > 0.8)  # chance level is 0.9
+    assert 0.03 <= err[:, 3].mean() <= 0.12 and np.all(err[:, 3] < err[:, 1] + 0.05)
 
 
 def test_dead_relus_stay_dead(dead):
-    """'Not one layer-1 unit came back in any seed, and their weights did not change at all'; 'Layer-2
-    units do come back'."""
+    """'Not one layer-1 unit came back in any seed, and their weights did not change at all ... (the
+    largest change is exactly 0)'; 'Layer-2 units do come back'. Exact: a dead unit's weight gradient
+    is a sum of exact zeros, and w - lr * 0 == w."""
     assert np.all(dead.revived("ReLU")[:, 0] == 0)
     assert all(r.layer1_dead_weight_change == 0.0 for r in dead.runs["ReLU"])
     assert np.all(dead.revived("ReLU")[:, 1] > 0)
 
 
 def test_small_positive_bias_changes_nothing(dead):
-    """'With a bias of 0.01 the counts are the same as without it, within a unit or two, at every stage.'"""
+    """'With a bias of 0.01 the counts are the same as without it, within a unit or two, at every stage
+    (the largest difference is [act_dead_bias_diff])'."""
     assert np.all(np.abs(dead.off("ReLU, bias 0.01")[:, :, 0] - dead.off("ReLU")[:, :, 0]) <= 2)
     assert np.all(dead.revived("ReLU, bias 0.01")[:, 0] == 0)
 
 
 def test_leaky_and_elu_revival(dead):
     """'no layer-1 unit was revived in 500 steps [slope 0.01]. The slides' slope 0.1 and ELU brought back
-    a few (1.3 and 4.3 units on average, of about 24).'"""
+    a few ([act_dead_revived_leaky] and [act_dead_revived_elu] units on average, of about
+    [act_dead_after]).'"""
     assert np.all(dead.revived("leaky ReLU 0.01")[:, 0] == 0)
-    assert f"{dead.revived('leaky ReLU 0.1')[:, 0].mean():.1f}" == "1.3"
-    assert f"{dead.revived('ELU')[:, 0].mean():.1f}" == "4.3"
+    for label in ("leaky ReLU 0.1", "ELU"):
+        revived = dead.revived(label)[:, 0].mean()
+        assert 0 < revived <= 10 and revived < dead.off(label)[:, 2, 0].mean() / 2, label  # a few, of many
     assert all(r.layer1_dead_weight_change > 0 for r in dead.runs["leaky ReLU 0.01"])  # a gradient does arrive
 
 
 def test_centred_inputs_prevent_dead_first_layer_units(dead):
     """'With standardized inputs not a single layer-1 unit was off at any stage.'"""
     assert np.all(dead.off("ReLU, centred inputs")[:, :, 0] == 0)
+
+
+def test_small_bias_is_tiny_next_to_he_preactivations():
+    """'A bias of 0.01 is tiny next to the pre-activations of a He-initialized layer (their spread is
+    of order 1)'."""
+    from course_lib.data import load_digits
+
+    x = load_digits(seed=0, scale="unit").x_train
+    w = np.random.default_rng(0).normal(0.0, np.sqrt(2.0 / x.shape[1]), size=(x.shape[1], 100))
+    spread = float(np.std(x @ w))
+    assert 0.3 < spread < 3  # of order 1: at least thirty times the bias of 0.01
 
 
 def test_dead_counts_agree_with_diagnostics():
@@ -268,12 +372,15 @@ def test_dead_counts_agree_with_diagnostics():
 # Maxout and the race
 # ============================================================================================
 def test_maxout_with_a_zero_piece_is_relu():
-    """'max |maxout - ReLU| with a zero second piece: 0.0'."""
+    """'with the second piece fixed at zero, it *is* a ReLU unit': the printed difference is rounding
+    only (the two products may take different BLAS paths: a few roundings of a sum of 4 terms)."""
     rng = np.random.default_rng(0)
     x, w0, b0 = rng.standard_normal((5, 4)), rng.standard_normal((4, 3)), rng.standard_normal(3)
     relu, _ = act.ReLU.forward(x @ w0 + b0)
     out, _ = act.Maxout.forward(x, np.stack([w0, np.zeros((4, 3))]), np.stack([b0, np.zeros(3)]))
-    assert np.max(np.abs(out - relu)) == 0.0
+    scale = float((np.abs(x) @ np.abs(w0) + np.abs(b0)).max())
+    np.testing.assert_allclose(out, relu, rtol=0, atol=8 * EPS * scale)
+    np.testing.assert_array_equal(out == 0, relu == 0)  # the same units are off
 
 
 @pytest.fixture(scope="module")
@@ -282,7 +389,8 @@ def race():
 
 
 def test_parameter_counts(race):
-    """'the hidden layers ... go from 26,700 to 53,400 parameters'; '54,410 parameters against 27,710'."""
+    """'the hidden layers ... go from 26,700 to 53,400 parameters'; '54,410 parameters against 27,710'.
+    Integer arithmetic: k (D M + M) per layer, 64 - 100 - 100 - 100 - 10."""
     i, m = race.index("ReLU"), race.index("maxout (k=2)")
     assert race.n_params[i] == 27_710 and race.n_params[m] == 54_410
     out_layer = 100 * 10 + 10
@@ -291,25 +399,29 @@ def test_parameter_counts(race):
 
 def test_sigmoid_does_not_train(race):
     """'its training error hovers around the chance level of 90% for all 10 epochs (its best epoch on
-    either seed is still above 75% error)'."""
+    either seed still has [act_race_sigmoid_best] error)'."""
     err = race.train_error[race.index("sigmoid")]
-    assert np.all(err > 0.75) and np.median(err) == pytest.approx(0.90, abs=0.01)
+    assert np.all(err > 0.75) and abs(np.median(err) - 0.90) < 0.03
     assert np.all(np.isinf(race.epochs_to(0.05)[race.index("sigmoid")]))
 
 
 def test_every_other_activation_trains(race):
-    """'to a training error below 5% within 3 to 4 epochs on average and below 3% after 10 ...
-    ReLU needed 3.5 epochs on average to reach 5%, tanh 4'."""
+    """'Every other activation trains, to a training error below 5% within [act_race_reach_min] to
+    [act_race_reach_max] epochs on average, and after 10 epochs the slowest of them is at
+    [act_race_final_max]. At this scale the six-fold speed-up of ReLU over tanh does not show: ReLU
+    needed [act_race_relu] epochs on average to reach 5%, tanh [act_race_tanh].'"""
     reach = race.epochs_to(0.05)
     for label in ("tanh", "LeCun tanh", "ReLU", "leaky ReLU", "ELU", "maxout (k=2)"):
         i = race.index(label)
-        assert np.all(np.isfinite(reach[i])) and 3.0 <= reach[i].mean() <= 4.0, label
+        assert np.all(np.isfinite(reach[i])) and 2.0 <= reach[i].mean() <= 5.0, label
         assert race.train_error[i, :, -1].mean() < 0.03, label
-    assert reach[race.index("ReLU")].mean() == 3.5 and reach[race.index("tanh")].mean() == 4.0
+    relu, tanh = reach[race.index("ReLU")].mean(), reach[race.index("tanh")].mean()
+    assert tanh / relu < 2  # nowhere near six-fold; 'tanh trained about as fast as ReLU'
+    assert relu <= np.min(reach.mean(axis=1)) + 1  # 'ReLU was among the fastest in the race'
 
 
 def test_maxout_reaches_the_lowest_training_error(race):
-    """'Maxout reaches the lowest training error'."""
+    """'Maxout reaches the lowest training error' (of the means over the two seeds, after 10 epochs)."""
     final = race.train_error[:, :, -1].mean(axis=1)
     assert np.argmin(final) == race.index("maxout (k=2)")
 
