@@ -104,7 +104,7 @@ def prose_of(text: str) -> str:
     # display math, inline math, inline code, roles ({glue:text}`x:.0%`, {cite:p}`key`), links' targets
     text = re.sub(r"\$\$.*?\$\$", " ", text, flags=re.S)
     text = re.sub(r"\\begin\{(\w+\*?)\}.*?\\end\{\1\}", " ", text, flags=re.S)
-    text = re.sub(r"\$[^$\n]+\$", " ", text)
+    text = re.sub(r"\$(?:[^$\n]|\n(?!\s*\n))+?\$", " ", text)  # inline math, may wrap a line
     text = re.sub(r"\{[\w:-]+\}`[^`]*`", " ", text)
     text = re.sub(r"``[^`]*``|`[^`\n]*`", " ", text)
     text = re.sub(r"\]\([^)]*\)", "]", text)
@@ -132,7 +132,7 @@ def test_the_prose_parser_finds_numbers_and_skips_code_math_and_glue():
         "```{code-cell} ipython3\nprint(0.25)\n```\n"
         ":::{admonition} Recap\nAbout 45% of units.\n:::\n"
         "`````{tab-set}\n````{tab-item} NumPy\n```{literalinclude} f.py\n```\n````\n`````\n"
-        "After the tabs, 12.5% remain.\n"
+        "After the tabs, 12.5% remain; $x = 0.25 +\n 0.5$ is math.\n"
     )
     prose = prose_of(sample)
     found = [m.group(0).strip() for m in NUMBER.finditer(prose)]

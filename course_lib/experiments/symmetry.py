@@ -22,19 +22,30 @@ which does not depend on :math:`j`. The update keeps the columns equal, so by in
 stay equal forever: the net behaves like a net with ONE hidden unit, one line. With all weights
 zero it is worse: :math:`h = \tanh(0) = 0` and :math:`W_2 = 0` block both paths and only the
 output bias learns.
+
+In floating point the argument holds only as far as every hidden unit is computed with the same
+rounding. A BLAS matrix product works on blocks of columns, and a column in a different block (or
+in the tail of a vector register) may be summed in another order or with fused multiply-adds, so
+two "identical" units can come out different in their last bits. ``run(..., blas=False)``
+computes the net with :func:`matmul_in_order` instead, elementwise products summed in one fixed
+order for every entry: identical units then stay identical on any IEEE-754 machine. ``nudge``
+moves one weight of the constant start by a tiny amount, to see whether training amplifies such a
+difference.
 """
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass
 
 import numpy as np
 
 from course_lib.data import make_xor
 from course_lib.scratch import init as init_mod
+from course_lib.scratch.losses import SoftmaxCrossEntropy
 from course_lib.scratch.model import MLP
 from course_lib.scratch.optim import SGD
 
-__all__ = ["SymmetryRun", "SymmetryResult", "run", "unit_spread", "STARTS"]
+__all__ = ["SymmetryRun", "SymmetryResult", "run", "unit_spread", "matmul_in_order", "loss_in_order", "STARTS"]
 
 STARTS = ("constant", "zeros", "random")
 
@@ -43,6 +54,42 @@ def unit_spread(w: np.ndarray) -> float:
     r"""Largest difference between a column of ``w`` (in, out) and the first column: 0 = all units identical."""
     w = np.asarray(w, dtype=np.float64)
     return float(np.max(np.abs(w - w[:, :1])))
+
+
+def matmul_in_order(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    r"""The matrix product without BLAS, every entry summed in the same order.
+
+    .. math::
+
+        c_{nj} = \sum_{i} a_{ni}\, b_{ij}
+
+    Shapes: ``a`` (N, K), ``b`` (K, M) -> (N, M). Builds the (N, K, M) array of
+    products, so it is meant for small nets only. Two equal columns of ``b`` give
+    two bit-for-bit equal columns of the result, which a blocked BLAS product
+    does not promise.
+    """
+    return np.sum(a[:, :, None] * b[None, :, :], axis=1)
+
+
+def loss_in_order(params: dict, x: np.ndarray, y: np.ndarray) -> tuple[float, dict]:
+    r"""Softmax loss of the 2-H-2 tanh net and its gradients, computed with :func:`matmul_in_order`.
+
+    .. math::
+
+        \frac{\partial J}{\partial W_1} = x^\top \Big( \big(\delta\, W_2^\top\big) \odot (1 - h^2) \Big),
+        \qquad h = \tanh(x W_1 + b_1),\ \delta = \frac{\partial J}{\partial s}
+
+    Shapes: ``x`` (N, 2), ``y`` (N,), ``params`` as :attr:`MLP.params` (``W1`` (2, H), ``b1``
+    (H,), ``W2`` (H, 2), ``b2`` (2,)). Returns ``(loss, grads)`` like :meth:`MLP.loss`.
+    """
+    h = np.tanh(matmul_in_order(x, params["W1"]) + params["b1"])  # (N, H)
+    scores = matmul_in_order(h, params["W2"]) + params["b2"]  # (N, 2)
+    loss, cache = SoftmaxCrossEntropy.forward(scores, y)
+    (delta,) = SoftmaxCrossEntropy.backward(1.0, cache)  # (N, 2)
+    dz1 = matmul_in_order(delta, params["W2"].T) * (1.0 - h * h)  # (N, H)
+    grads = {"W1": matmul_in_order(x.T, dz1), "b1": dz1.sum(axis=0),
+             "W2": matmul_in_order(h.T, delta), "b2": delta.sum(axis=0)}
+    return float(loss), grads
 
 
 @dataclass(frozen=True, eq=False)
@@ -90,8 +137,13 @@ def _weights(start: str, value: float):
 
 
 def run(hidden: int = 4, n: int = 200, value: float = 0.5, steps: int = 2000, lr: float = 0.5,
-        starts: tuple = STARTS, probe_step: int = 10, grid_size: int = 80, seed: int = 0) -> SymmetryResult:
-    """Train the 2-``hidden``-2 tanh net from each start with full-batch gradient descent."""
+        starts: tuple = STARTS, probe_step: int = 10, grid_size: int = 80, seed: int = 0, blas: bool = True,
+        nudge: float = 0.0) -> SymmetryResult:
+    """Train the 2-``hidden``-2 tanh net from each start with full-batch gradient descent.
+
+    ``blas=False`` computes losses and gradients with :func:`loss_in_order` (no BLAS); ``nudge``
+    is added to the weight ``W1[0, -1]`` of the constant start (0: a perfectly symmetric start).
+    """
     if not 0 <= probe_step < steps:
         raise ValueError(f"symmetry.run: probe_step must lie in [0, steps), got {probe_step}")
     rng = np.random.default_rng(seed)
@@ -103,11 +155,14 @@ def run(hidden: int = 4, n: int = 200, value: float = 0.5, steps: int = 2000, lr
     runs = {}
     for k, start in enumerate(starts):
         model = MLP([2, hidden, 2], activation="tanh", init=_weights(start, value), rng=np.random.default_rng([seed, k]))
+        if start == "constant":
+            model.params["W1"][0, -1] += nudge
+        loss_fn = model.loss if blas else functools.partial(loss_in_order, model.params)
         states = {name: opt.init(w) for name, w in model.params.items()}
         losses, spread = [], [unit_spread(model.params["W1"])]
         probe, grad_spread, grad_norm = None, 0.0, 0.0
         for t in range(steps):
-            loss, grads = model.loss(x, y)
+            loss, grads = loss_fn(x, y)
             grad_spread = max(grad_spread, unit_spread(grads["W1"]))
             grad_norm = max(grad_norm, float(np.max(np.abs(grads["W1"]))))
             if t == probe_step:
@@ -125,4 +180,4 @@ def run(hidden: int = 4, n: int = 200, value: float = 0.5, steps: int = 2000, lr
         )
     return SymmetryResult(runs=runs, x=x, y=y, grid=grid, hidden=hidden, value=value, probe_step=probe_step,
                           config=dict(hidden=hidden, n=n, value=value, steps=steps, lr=lr, starts=tuple(starts),
-                                      probe_step=probe_step, grid_size=grid_size, seed=seed))
+                                      probe_step=probe_step, grid_size=grid_size, seed=seed, blas=blas, nudge=nudge))
