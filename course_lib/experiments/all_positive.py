@@ -11,10 +11,18 @@ training split), for a grid of learning rates. Measured, for each input and seed
 
 * the fraction of per-example weight-gradient rows (one per example and output unit) whose
   non-zero entries all have one sign, at initialization;
-* the largest eigenvalue of the second-moment matrix :math:`[x\ 1]^\top [x\ 1] / N` (the inputs
-  with the bias column). For a quadratic loss the largest stable step is :math:`2 / \lambda_{\max}`;
-  a non-zero input mean adds a direction with eigenvalue about :math:`1 + \lVert \mu \rVert^2`
-  (LeCun et al. 1998), which caps the learning rate;
+* the largest eigenvalue of the second-moment matrix :math:`M = [x\ 1]^\top [x\ 1] / N` (the
+  inputs with the bias column). A non-zero input mean adds a direction with eigenvalue about
+  :math:`1 + \lVert \mu \rVert^2` (LeCun et al. 1998). For the *squared* loss of a linear model
+  :math:`M` is the Hessian, and :math:`2 / \lambda_{\max}(M)` the largest stable step;
+* the largest eigenvalue of the Hessian of the softmax cross-entropy actually trained here, at the
+  initial weights (:func:`softmax_hessian`, exact: 650 x 650 for the digits). It is :math:`M` with
+  every example weighted by the softmax's :math:`\operatorname{diag}(p) - p p^\top`; near the
+  uniform start that weight has eigenvalues :math:`1/K` and 0, so
+  :math:`\lambda_{\max}(H) \approx \lambda_{\max}(M) / K`, and the raw / centred *ratio* of
+  curvatures carries over from :math:`M`;
+* the onset of instability: the smallest learning rate, on a grid of multiples of
+  :math:`2 / \lambda_{\max}(H)`, at which the training loss rises at some step;
 * steps to reach a training loss at every learning rate of the grid (None: diverged, or not within
   ``max_steps``), and the best of them.
 """
@@ -31,9 +39,12 @@ from course_lib.scratch.preprocessing import fit_center, fit_standardize
 
 from ._linear_models import single_blas_thread, train_softmax
 
-__all__ = ["DigitsRun", "AllPositiveResult", "same_sign_fraction", "run", "INPUTS"]
+__all__ = ["DigitsRun", "AllPositiveResult", "same_sign_fraction", "softmax_hessian", "loss_rises", "run",
+           "INPUTS", "ONSET_FACTORS"]
 
 INPUTS = ("raw", "centred", "standardized")
+# multiples of 2 / lambda_max(H) scanned for the onset of instability
+ONSET_FACTORS = (0.5, 0.7, 0.9, 1.1, 1.3, 1.5, 1.7, 2.0, 2.5, 3.0)
 
 
 @dataclass(frozen=True, eq=False)
@@ -46,6 +57,9 @@ class DigitsRun:
     best_curve: np.ndarray  # training loss per step at best_lr
     lambda_max: float  # largest eigenvalue of [x 1]^T [x 1] / N
     same_sign: float  # fraction of per-example weight-gradient rows with one sign (at init)
+    lambda_hessian: float = float("nan")  # largest eigenvalue of the cross-entropy Hessian at init
+    onset_lr: float | None = None  # smallest lr of (ONSET_FACTORS * 2 / lambda_hessian) whose loss rises
+    lambda_hessian_end: float = float("nan")  # the same eigenvalue at the end of the best-lr run
 
 
 @dataclass(frozen=True, eq=False)
@@ -64,13 +78,47 @@ class AllPositiveResult:
         return np.array([np.nan if r.best_steps is None else r.best_steps for r in self.runs(name)], float)
 
     def table(self) -> str:
-        rows = [f"{'input':<13} {'lambda_max':>10} {'same-sign':>9}  best lr / steps to loss {self.threshold} per seed"]
+        rows = [f"{'input':<13} {'lambda(M)':>9} {'lambda(H)':>9} {'2/lambda(H)':>11} {'same-sign':>9}  "
+                f"best lr / steps to loss {self.threshold} per seed"]
         for name in INPUTS:
             runs = self.runs(name)
             cells = ", ".join(f"{r.best_lr:g}/{r.best_steps}" if r.best_steps is not None else "-" for r in runs)
-            rows.append(f"{name:<13} {np.mean([r.lambda_max for r in runs]):>10.2f} "
+            lam_h = np.mean([r.lambda_hessian for r in runs])
+            rows.append(f"{name:<13} {np.mean([r.lambda_max for r in runs]):>9.2f} {lam_h:>9.3f} {2 / lam_h:>11.2f} "
                         f"{np.mean([r.same_sign for r in runs]):>9.0%}  {cells}")
         return "\n".join(rows)
+
+
+def softmax_hessian(x: np.ndarray, w: np.ndarray, b: np.ndarray) -> np.ndarray:
+    r"""The exact Hessian of the mean softmax cross-entropy of the scores ``x @ w + b``.
+
+    .. math::
+
+        H = \frac1N \sum_n \tilde x_n \tilde x_n^\top \otimes
+        \big(\operatorname{diag}(p_n) - p_n p_n^\top\big), \qquad
+        \tilde x_n = [x_n\ 1]
+
+    The parameters are ``[w; b]``, of shape ``(D + 1, K)``, flattened row by row (index
+    ``i * K + a`` for input i and class a); H has shape ``((D + 1) K, (D + 1) K)`` and
+    does not depend on the labels.
+    ``x``: ``(N, D)``, ``w``: ``(D, K)``, ``b``: ``(K,)``.
+    """
+    n = x.shape[0]
+    scores = x @ w + b
+    e = np.exp(scores - scores.max(axis=1, keepdims=True))
+    p = e / e.sum(axis=1, keepdims=True)  # (N, K) softmax probabilities
+    xb = np.column_stack([x, np.ones(n)])  # (N, D + 1): the inputs and the bias column
+    d1, k = xb.shape[1], p.shape[1]
+    h = np.zeros((d1, k, d1, k))  # h[i, a, j, c]: second derivative by w_ia and w_jc
+    for a in range(k):  # the diag(p_n) part couples class a only with itself
+        h[:, a, :, a] = (xb * p[:, [a]]).T @ xb / n
+    z = (xb[:, :, None] * p[:, None, :]).reshape(n, d1 * k)  # z[n, iK + a] = xb_ni p_na
+    return h.reshape(d1 * k, d1 * k) - z.T @ z / n  # minus the p_n p_n^T part
+
+
+def loss_rises(curve: np.ndarray, rtol: float = 1e-6) -> bool:
+    """Whether the loss rises at some step by more than ``rtol`` of its value (rounding never does)."""
+    return bool(np.any(np.diff(curve) > rtol * np.abs(curve[:-1])))
 
 
 def same_sign_fraction(grads: np.ndarray) -> float:
@@ -83,10 +131,17 @@ def same_sign_fraction(grads: np.ndarray) -> float:
 # --------------------------------------------------------------------------------------------
 # Digits: full-batch gradient descent on a linear softmax classifier
 # --------------------------------------------------------------------------------------------
+def _fit(x, y, lr, max_steps, threshold, w0):
+    """``(w, b, curve, steps)``: the final weights, the loss per step until the loss reaches
+    ``threshold``, diverges, or max_steps is spent, and the steps taken (None: not reached)."""
+    w, b, curve = train_softmax(x, y, w0.shape[1], lr, max_steps, w0=w0, threshold=threshold)
+    return w, b, curve, (len(curve) - 1 if curve[-1] <= threshold else None)
+
+
 def _train(x, y, lr, max_steps, threshold, w0):
     """Loss per step until the loss reaches ``threshold``, diverges, or max_steps is spent."""
-    _, _, curve = train_softmax(x, y, w0.shape[1], lr, max_steps, w0=w0, threshold=threshold)
-    return curve, (len(curve) - 1 if curve[-1] <= threshold else None)
+    _, _, curve, steps = _fit(x, y, lr, max_steps, threshold, w0)
+    return curve, steps
 
 
 def _lambda_max(x: np.ndarray) -> float:
@@ -112,20 +167,27 @@ def run(seeds=(0, 1, 2), lrs=(1.0, 2.0, 5.0, 10.0, 20.0, 50.0, 100.0), threshold
         w0 = 0.01 * np.random.default_rng([s, 1]).standard_normal((x_train.shape[1], split.n_classes))
         for name in INPUTS:
             xi = inputs[name]
-            curves, steps = {}, {}
+            curves, steps, ends = {}, {}, {}
             for lr in lrs:
-                curves[lr], steps[lr] = _train(xi, y_train, lr, max_steps, threshold, w0)
+                w_end, b_end, curves[lr], steps[lr] = _fit(xi, y_train, lr, max_steps, threshold, w0)
+                ends[lr] = (w_end, b_end)
             reached = [lr for lr in lrs if steps[lr] is not None]
             best = min(reached, key=lambda lr: (steps[lr], lr)) if reached else None
             scores, _ = Linear.forward(xi, w0, np.zeros(split.n_classes))
             _, cache = SoftmaxCrossEntropy.forward(scores, y_train)
             (dscores,) = SoftmaxCrossEntropy.backward(1.0, cache)
             per_example = (dscores[:, :, None] * xi[:, None, :]).reshape(-1, xi.shape[1])  # one row per (n, unit)
+            lam_h = float(np.linalg.eigvalsh(softmax_hessian(xi, w0, np.zeros(split.n_classes)))[-1])
+            onset = next((c * 2.0 / lam_h for c in ONSET_FACTORS
+                          if loss_rises(_train(xi, y_train, c * 2.0 / lam_h, max_steps, threshold, w0)[0])), None)
             runs.append(DigitsRun(
                 name=name, seed=int(s), steps_to_threshold=steps, best_lr=best,
                 best_steps=None if best is None else steps[best],
                 best_curve=curves[best] if best is not None else curves[lrs[0]],
                 lambda_max=_lambda_max(xi), same_sign=same_sign_fraction(per_example),
+                lambda_hessian=lam_h, onset_lr=onset,
+                lambda_hessian_end=(float(np.linalg.eigvalsh(softmax_hessian(xi, *ends[best]))[-1])
+                                    if best is not None else float("nan")),
             ))
     return AllPositiveResult(
         digits=tuple(runs), seeds=tuple(int(s) for s in seeds), threshold=threshold,

@@ -74,8 +74,9 @@ def plot_preprocessing_cloud(result: Any) -> Figure:
 # --------------------------------------------------------------------------------------------
 def plot_all_positive(result: Any, seed_index: int = 0) -> Figure:
     """Left: steps to reach the loss threshold against the learning rate, per input (every seed; a
-    cross at the top marks a run that diverged). Right: the training loss at each input's best
-    learning rate (one seed). ``result`` is ``all_positive.run()``."""
+    cross at the top marks a run that diverged; a dotted line marks 2 / lambda_max of the
+    cross-entropy Hessian at the start, mean over seeds). Right: the training loss at each input's
+    best learning rate (one seed). ``result`` is ``all_positive.run()``."""
     fig = _figure(10.5, 3.8)
     ax_lr, ax_loss = _subplots(fig, 1, 2)
     lrs = np.array(result.lrs, float)
@@ -89,11 +90,15 @@ def plot_all_positive(result: Any, seed_index: int = 0) -> Figure:
             ax_lr.plot(lrs * shift, steps, marker="o", ms=4, color=color, alpha=0.8, label=name if j == 0 else None)
             failed = np.isnan(steps)
             ax_lr.plot(lrs[failed] * shift, np.full(failed.sum(), ceiling), "x", color=color, ms=7, mew=2)
+        lam_h = np.mean([getattr(r, "lambda_hessian", np.nan) for r in result.runs(name)])
+        if np.isfinite(lam_h) and lam_h > 0:
+            ax_lr.axvline(2.0 / lam_h, color=color, ls=":", lw=1.3)
     ax_lr.set_xscale("log")
     ax_lr.set_yscale("log")
     ax_lr.set_xlabel("learning rate")
     ax_lr.set_ylabel(f"steps to loss {result.threshold}")
-    ax_lr.text(lrs[0], ceiling, "x: diverged", ha="left", va="center", fontsize=8, color=PALETTE["grey"])
+    ax_lr.text(lrs[0], ceiling, "x: diverged;  dotted: $2/\\lambda_{\\max}(H)$", ha="left", va="center",
+               fontsize=8, color=PALETTE["grey"])
     ax_lr.legend(fontsize=8, loc="lower left")
     ax_lr.set_title(f"digits / 16, linear softmax, {len(result.seeds)} seeds", fontsize=10)
 

@@ -143,18 +143,23 @@ def fit_center(x) -> CenterStats:
 
 @dataclass(frozen=True, eq=False)
 class StandardizeStats:
-    """Per-feature mean and standard deviation (``std`` 1 for a constant feature); both ``x.shape[1:]``."""
+    """Per-feature mean and standard deviation, both of shape ``x.shape[1:]``.
+
+    ``std`` is 1 for a constant feature (which is then only centred).
+    """
 
     mean: np.ndarray
     std: np.ndarray
 
     def transform(self, x) -> np.ndarray:
         """``(x - mean) / std``."""
-        return (_matching(x, self.mean.shape, "StandardizeStats.transform") - self.mean) / self.std
+        x = _matching(x, self.mean.shape, "StandardizeStats.transform")
+        return (x - self.mean) / self.std
 
     def inverse_transform(self, z) -> np.ndarray:
         """``z * std + mean``."""
-        return _matching(z, self.mean.shape, "StandardizeStats.inverse_transform") * self.std + self.mean
+        z = _matching(z, self.mean.shape, "StandardizeStats.inverse_transform")
+        return z * self.std + self.mean
 
 
 def fit_standardize(x) -> StandardizeStats:
@@ -162,11 +167,13 @@ def fit_standardize(x) -> StandardizeStats:
 
     .. math::
 
-        \sigma_d = \sqrt{\frac{1}{N} \sum_{n} (x_{nd} - \mu_d)^2}, \qquad \tilde x_{nd} = \frac{x_{nd} - \mu_d}{\sigma_d}
+        \sigma_d = \sqrt{\frac{1}{N} \sum_{n} (x_{nd} - \mu_d)^2}, \qquad
+        \tilde x_{nd} = \frac{x_{nd} - \mu_d}{\sigma_d}
 
-    ``x``: ``(N, D)`` or ``(N, ...)``, at least 2 samples. A constant feature (``sigma = 0``) is
-    only centred. PyTorch: ``x_train.std(dim=0, correction=0)`` -- torch's default divides by N - 1;
-    the twin and scikit-learn's ``StandardScaler`` divide by N, like this function.
+    ``x``: ``(N, D)`` or ``(N, ...)``, at least 2 samples. A constant feature
+    (``sigma = 0``) is only centred. PyTorch: ``x_train.std(dim=0, correction=0)`` --
+    torch's default divides by N - 1; the twin and scikit-learn's ``StandardScaler``
+    divide by N, like this function.
     """
     x = _training_data(x, "fit_standardize", None, 2)
     return StandardizeStats(mean=x.mean(axis=0), std=_safe_scale(x.std(axis=0)))
@@ -176,9 +183,11 @@ def fit_standardize(x) -> StandardizeStats:
 # PCA and whitening
 # --------------------------------------------------------------------------------------------
 def _eigh_covariance(x: np.ndarray):
-    """Mean, and eigenvalues / eigenvectors of the covariance (1/N), in decreasing order, signs canonical.
+    """Mean, and eigenvalues / eigenvectors of the covariance (1/N), largest first.
 
-    Returns ``mean (D,)``, ``values (D,)`` (>= 0), ``vectors (D, D)`` with one eigenvector per ROW."""
+    Returns ``mean (D,)``, ``values (D,)`` (>= 0) and ``vectors (D, D)``, one
+    eigenvector per ROW, each with its sign fixed by :func:`canonicalize_signs`.
+    """
     mean = x.mean(axis=0)
     centred = x - mean
     cov = centred.T @ centred / x.shape[0]
@@ -265,62 +274,74 @@ class WhiteningStats:
         return _matching(z, (self.matrix.shape[1],), "WhiteningStats.inverse_transform") @ self.inverse_matrix + self.mean
 
 
-def fit_whitening(x, kind: str = "zca", eps: float = 1e-5, n_components: int | None = None) -> WhiteningStats:
-    r"""Whitening: decorrelate, then scale every direction to unit variance.
-
-    .. math::
-
-        W_\text{PCA} = U \,(\Lambda + \varepsilon I)^{-1/2}, \qquad
-        W_\text{ZCA} = U \,(\Lambda + \varepsilon I)^{-1/2}\, U^\top, \qquad z = (x - \mu)\, W
-
-    With ``eps = 0`` the whitened training data have covariance exactly ``I``; ``eps > 0`` damps the
-    directions of tiny variance (which are mostly noise) instead of blowing them up. PCA whitening
-    rotates onto the principal axes; ZCA rotates back, so the result stays closest to the input
-    (for images: it still looks like an image, with edges enhanced) -- Kessy et al. (2018); ZCA is
-    the form Krizhevsky (2009) used on CIFAR-10. ``x``: ``(N, D)``, at least 2 samples;
-    ``n_components`` keeps the K largest directions (the rest are dropped). With ``eps = 0`` a
-    singular covariance (fewer samples than features, a constant or duplicated feature) is an error.
-    PyTorch: ``torch.linalg.eigh``; there is no built-in whitening layer.
-    """
+def _whitening_input(x, kind: str, eps: float, n_components) -> tuple[np.ndarray, int]:
+    """The checks of :func:`fit_whitening`; returns the training data ``(N, D)`` as float64
+    and the number K of directions to keep."""
     if kind not in ("pca", "zca"):
         raise ValueError(f"fit_whitening: kind must be 'pca' or 'zca', got {kind!r}")
     if isinstance(eps, bool) or not isinstance(eps, Real) or not np.isfinite(eps) or eps < 0:
         raise ValueError(f"fit_whitening: eps must be a finite number >= 0, got {eps!r}")
     x = _training_data(x, "fit_whitening", 2, 2)
-    n, d = x.shape
-    k = _n_components(n_components, d, "fit_whitening")
-    mean, values, vectors = _eigh_covariance(x)
-    values, vectors = values[:k], vectors[:k]
+    return x, _n_components(n_components, x.shape[1], "fit_whitening")
+
+
+def _check_invertible(values: np.ndarray, shape: tuple, eps: float) -> None:
+    """With ``eps = 0``, a singular covariance (a kept eigenvalue ~ 0) is a ValueError."""
+    n, d = shape
     tol = values[0] * max(n, d) * np.finfo(np.float64).eps
     if eps == 0 and values[-1] <= tol:
         rank = int(np.count_nonzero(values > tol))
         raise ValueError(
             f"fit_whitening: the covariance of the {n} x {d} training data is singular (only {rank} of the "
-            f"{k} kept directions have variance > 0: fewer samples than features, or a constant or duplicated "
-            "feature); pass eps > 0 or keep fewer components"
+            f"{len(values)} kept directions have variance > 0: fewer samples than features, or a constant or "
+            "duplicated feature); pass eps > 0 or keep fewer components"
         )
+
+
+def fit_whitening(x, kind: str = "zca", eps: float = 1e-5,
+                  n_components: int | None = None) -> WhiteningStats:
+    r"""Whitening: decorrelate, then scale every direction to unit variance.
+
+    .. math::
+
+        W_\text{PCA} = U \,(\Lambda + \varepsilon I)^{-1/2}, \qquad
+        W_\text{ZCA} = U \,(\Lambda + \varepsilon I)^{-1/2}\, U^\top, \qquad
+        z = (x - \mu)\, W
+
+    With ``eps = 0`` the whitened training data have covariance exactly ``I``;
+    ``eps > 0`` damps the directions of tiny variance (mostly noise) instead of blowing
+    them up. PCA whitening rotates onto the principal axes; ZCA rotates back, so the
+    result stays closest to the input (Kessy et al. 2018; Krizhevsky 2009 used it on
+    CIFAR-10). ``x``: ``(N, D)``, at least 2 samples; ``n_components`` keeps the K
+    largest directions. With ``eps = 0`` a singular covariance is an error.
+    PyTorch: ``torch.linalg.eigh``; there is no built-in whitening layer.
+    """
+    x, k = _whitening_input(x, kind, eps, n_components)
+    mean, values, vectors = _eigh_covariance(x)
+    values, vectors = values[:k], vectors[:k]
+    _check_invertible(values, x.shape, eps)
     scale = 1.0 / np.sqrt(values + eps)  # (K,)
     u = vectors.T  # (D, K), eigenvectors in columns
     matrix = u * scale  # U (Lambda + eps)^(-1/2)
     inverse = vectors / scale[:, None]  # (Lambda + eps)^(1/2) U^T, (K, D)
-    if kind == "zca":
+    if kind == "zca":  # rotate back: W <- W U^T, and W^-1 <- U W^-1
         matrix, inverse = matrix @ vectors, u @ inverse
-    return WhiteningStats(kind=kind, mean=mean, eigenvalues=values, components=vectors, eps=float(eps),
-                          matrix=matrix, inverse_matrix=inverse)
+    return WhiteningStats(kind=kind, mean=mean, eigenvalues=values, components=vectors,
+                          eps=float(eps), matrix=matrix, inverse_matrix=inverse)
 
 
 # --------------------------------------------------------------------------------------------
 # Image batches (N, C, H, W)
 # --------------------------------------------------------------------------------------------
 def fit_mean_image(x) -> CenterStats:
-    r"""The per-pixel mean image of a training batch, as used by AlexNet (Krizhevsky et al. 2012).
+    r"""The per-pixel mean image of a training batch (AlexNet, Krizhevsky et al. 2012).
 
     .. math::
 
         \bar x_{chw} = \frac{1}{N} \sum_{n} x_{nchw}, \qquad \tilde x = x - \bar x
 
-    ``x``: ``(N, C, H, W)``; the mean is a whole ``(C, H, W)`` image (for CIFAR-10, 3072 numbers).
-    Returns a :class:`CenterStats`. PyTorch: ``x_train.mean(dim=0)``.
+    ``x``: ``(N, C, H, W)``; the mean is a whole ``(C, H, W)`` image (for CIFAR-10,
+    3072 numbers). Returns a :class:`CenterStats`. PyTorch: ``x_train.mean(dim=0)``.
     """
     x = _training_data(x, "fit_mean_image", 4, 1)
     return CenterStats(mean=x.mean(axis=0))
@@ -349,14 +370,16 @@ class ChannelStats:
 
 
 def fit_channel_mean(x) -> ChannelStats:
-    r"""The per-channel mean of a training batch, as used by VGG (Simonyan & Zisserman 2015).
+    r"""The per-channel mean of a training batch, as in VGG (Simonyan & Zisserman 2015).
 
     .. math::
 
-        \mu_c = \frac{1}{N H W} \sum_{n, h, w} x_{nchw}, \qquad \tilde x_{nchw} = x_{nchw} - \mu_c
+        \mu_c = \frac{1}{N H W} \sum_{n, h, w} x_{nchw}, \qquad
+        \tilde x_{nchw} = x_{nchw} - \mu_c
 
-    ``x``: ``(N, C, H, W)``; C numbers in all (3 for RGB), so the transform also works for images
-    of another size. ``std`` is all ones. PyTorch/torchvision: ``Normalize(mean, std=1)``.
+    ``x``: ``(N, C, H, W)``; C numbers in all (3 for RGB), so the transform also works
+    for images of another size. ``std`` is all ones. PyTorch/torchvision:
+    ``Normalize(mean, std=1)``.
     """
     x = _training_data(x, "fit_channel_mean", 4, 1)
     mean = x.mean(axis=(0, 2, 3))
@@ -398,44 +421,58 @@ def subtract_image_mean(x) -> np.ndarray:
 # --------------------------------------------------------------------------------------------
 # High dynamic range
 # --------------------------------------------------------------------------------------------
-def window_level(x, center: float, width: float) -> np.ndarray:
-    r"""Window/level: keep the intensities in ``[center - width/2, center + width/2]``, map them to [0, 1].
-
-    .. math::
-
-        y = \operatorname{clip}\!\left(\frac{x - (c - w/2)}{w},\ 0,\ 1\right)
-
-    How radiologists look at CT images, whose Hounsfield units span about -1000 (air) to +3000:
-    a soft-tissue window is ``width=400, center=40``, a lung window ``1500, -600``, a bone window
-    ``2000, 400`` (Hounsfield 1973). Values outside the window saturate at 0 or 1. ``x``: any
-    shape; returns float64 of the same shape. The DICOM standard's linear VOI LUT differs by half a
-    unit in its offsets (``c - 0.5``, ``w - 1``), which is negligible for windows of hundreds of units.
-    PyTorch: ``((x - (c - w / 2)) / w).clamp(0, 1)``.
-    """
+def _window_input(x, center: float, width: float) -> np.ndarray:
+    """The checks of :func:`window_level`: ``x`` as float64, a finite center, a width > 0."""
     x = _as_float(x, "window_level")
     for name, value in (("center", center), ("width", width)):
         if isinstance(value, bool) or not isinstance(value, Real) or not np.isfinite(value):
             raise ValueError(f"window_level: {name} must be a finite number, got {value!r}")
     if width <= 0:
         raise ValueError(f"window_level: width must be > 0, got {width}")
-    return np.clip((x - (center - width / 2.0)) / width, 0.0, 1.0)
+    return x
 
 
-def quantize(x, bits: int = 8) -> np.ndarray:
-    r"""Round values in [0, 1] to the ``2**bits`` levels an image file of that depth can store.
+def window_level(x, center: float, width: float) -> np.ndarray:
+    r"""Window/level: map the intensities in ``[center - width/2, center + width/2]``
+    to [0, 1]; values outside the window saturate at 0 or 1.
 
     .. math::
 
-        q(x) = \frac{\operatorname{round}\big(x\,(2^b - 1)\big)}{2^b - 1}
+        y = \operatorname{clip}\!\left(\frac{x - (c - w/2)}{w},\ 0,\ 1\right)
 
-    ``bits=8`` is what saving as an 8-bit PNG/JPEG does (256 grey levels); CT scanners store 12 to 16
-    bits. ``x``: any shape, values in [0, 1]; returns float64 on the grid. PyTorch:
-    ``torch.round(x * (2**b - 1)) / (2**b - 1)`` (both round half to even).
+    How radiologists look at CT images, whose Hounsfield units span about -1000 (air)
+    to +3000: a soft-tissue window is ``width=400, center=40``, a lung window
+    ``1500, -600``, a bone window ``2000, 400`` (Hounsfield 1973). ``x``: any shape;
+    returns float64 of the same shape. The DICOM standard's linear VOI LUT differs by
+    half a unit in its offsets (``c - 0.5``, ``w - 1``), negligible for windows of
+    hundreds of units. PyTorch: ``((x - (c - w / 2)) / w).clamp(0, 1)``.
     """
+    x = _window_input(x, center, width)
+    return np.clip((x - (center - width / 2.0)) / width, 0.0, 1.0)
+
+
+def _quantize_input(x, bits: int) -> np.ndarray:
+    """The checks of :func:`quantize`: ``x`` as float64 in [0, 1], ``bits`` in 1..32."""
     x = _as_float(x, "quantize")
     if isinstance(bits, bool) or not isinstance(bits, Integral) or not 1 <= bits <= 32:
         raise ValueError(f"quantize: bits must be an integer in 1..32, got {bits!r}")
     if x.size and (x.min() < 0.0 or x.max() > 1.0):
         raise ValueError(f"quantize: x must lie in [0, 1] (window or rescale first), got [{x.min():.3g}, {x.max():.3g}]")
+    return x
+
+
+def quantize(x, bits: int = 8) -> np.ndarray:
+    r"""Round values in [0, 1] to the ``2**bits`` levels a file of that depth can store.
+
+    .. math::
+
+        q(x) = \frac{\operatorname{round}\big(x\,(2^b - 1)\big)}{2^b - 1}
+
+    ``bits=8`` is what saving as an 8-bit PNG/JPEG does (256 grey levels); CT scanners
+    store 12 to 16 bits. ``x``: any shape, values in [0, 1]; returns float64 on the
+    grid. PyTorch: ``torch.round(x * (2**b - 1)) / (2**b - 1)`` (both round half to
+    even).
+    """
+    x = _quantize_input(x, bits)
     levels = 2.0 ** int(bits) - 1.0
     return np.round(x * levels) / levels

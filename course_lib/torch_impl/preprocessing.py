@@ -108,16 +108,21 @@ def fit_center(x) -> CenterStats:
 
 @dataclass(frozen=True, eq=False)
 class StandardizeStats:
-    """Twin of `course_lib.scratch.preprocessing.StandardizeStats`: ``mean`` and ``std`` of shape ``x.shape[1:]``."""
+    """Twin of `course_lib.scratch.preprocessing.StandardizeStats`.
+
+    ``mean`` and ``std``, both of shape ``x.shape[1:]``.
+    """
 
     mean: torch.Tensor
     std: torch.Tensor
 
     def transform(self, x) -> torch.Tensor:
-        return (_matching(x, tuple(self.mean.shape), "StandardizeStats.transform") - self.mean) / self.std
+        x = _matching(x, tuple(self.mean.shape), "StandardizeStats.transform")
+        return (x - self.mean) / self.std
 
     def inverse_transform(self, z) -> torch.Tensor:
-        return _matching(z, tuple(self.mean.shape), "StandardizeStats.inverse_transform") * self.std + self.mean
+        z = _matching(z, tuple(self.mean.shape), "StandardizeStats.inverse_transform")
+        return z * self.std + self.mean
 
 
 def fit_standardize(x) -> StandardizeStats:
@@ -125,17 +130,21 @@ def fit_standardize(x) -> StandardizeStats:
 
     .. math::
 
-        \tilde x_{nd} = \frac{x_{nd} - \mu_d}{\sigma_d}, \qquad \sigma_d \text{ with } \tfrac{1}{N} \text{ (correction=0)}
+        \tilde x_{nd} = \frac{x_{nd} - \mu_d}{\sigma_d}, \qquad
+        \sigma_d \text{ with } \tfrac{1}{N} \text{ (correction=0)}
     """
     x = _training_data(x, "fit_standardize", None, 2)
-    return StandardizeStats(mean=x.mean(dim=0), std=_safe_scale(x.std(dim=0, correction=0)))
+    std = x.std(dim=0, correction=0)  # divide by N, like np.std
+    return StandardizeStats(mean=x.mean(dim=0), std=_safe_scale(std))
 
 
 def _eigh_covariance(x: torch.Tensor):
+    """Twin of the scratch helper: mean, eigenvalues (largest first), eigenvectors
+    in rows."""
     mean = x.mean(dim=0)
     centred = x - mean
     cov = centred.T @ centred / x.shape[0]
-    values, vectors = torch.linalg.eigh(cov)
+    values, vectors = torch.linalg.eigh(cov)  # ascending; eigenvectors in columns
     values = values.flip(0).clamp_min(0.0)
     vectors = canonicalize_signs(vectors.flip(1).T)
     return mean, values, vectors
@@ -199,38 +208,50 @@ class WhiteningStats:
         return _matching(z, (self.matrix.shape[1],), "WhiteningStats.inverse_transform") @ self.inverse_matrix + self.mean
 
 
-def fit_whitening(x, kind: str = "zca", eps: float = 1e-5, n_components: int | None = None) -> WhiteningStats:
-    r"""Twin of `course_lib.scratch.preprocessing.fit_whitening`.
-
-    .. math::
-
-        W_\text{PCA} = U (\Lambda + \varepsilon I)^{-1/2}, \qquad W_\text{ZCA} = U (\Lambda + \varepsilon I)^{-1/2} U^\top
-    """
+def _whitening_input(x, kind: str, eps: float, n_components) -> tuple[torch.Tensor, int]:
+    """The checks of :func:`fit_whitening`; returns the training data ``(N, D)`` and K."""
     if kind not in ("pca", "zca"):
         raise ValueError(f"fit_whitening: kind must be 'pca' or 'zca', got {kind!r}")
     if isinstance(eps, bool) or not isinstance(eps, Real) or not (0 <= eps < float("inf")):
         raise ValueError(f"fit_whitening: eps must be a finite number >= 0, got {eps!r}")
     x = _training_data(x, "fit_whitening", 2, 2)
-    n, d = x.shape
-    k = _n_components(n_components, d, "fit_whitening")
-    mean, values, vectors = _eigh_covariance(x)
-    values, vectors = values[:k], vectors[:k]
-    tol = float(values[0]) * max(n, d) * torch.finfo(x.dtype).eps
+    return x, _n_components(n_components, x.shape[1], "fit_whitening")
+
+
+def _check_invertible(values: torch.Tensor, shape: tuple, eps: float) -> None:
+    """With ``eps = 0``, a singular covariance (a kept eigenvalue ~ 0) is a ValueError."""
+    n, d = shape
+    tol = float(values[0]) * max(n, d) * torch.finfo(values.dtype).eps
     if eps == 0 and float(values[-1]) <= tol:
         rank = int((values > tol).sum())
         raise ValueError(
             f"fit_whitening: the covariance of the {n} x {d} training data is singular (only {rank} of the "
-            f"{k} kept directions have variance > 0: fewer samples than features, or a constant or duplicated "
-            "feature); pass eps > 0 or keep fewer components"
+            f"{len(values)} kept directions have variance > 0: fewer samples than features, or a constant or "
+            "duplicated feature); pass eps > 0 or keep fewer components"
         )
-    scale = 1.0 / torch.sqrt(values + eps)
-    u = vectors.T
-    matrix = u * scale
-    inverse = vectors / scale[:, None]
-    if kind == "zca":
+
+
+def fit_whitening(x, kind: str = "zca", eps: float = 1e-5,
+                  n_components: int | None = None) -> WhiteningStats:
+    r"""Twin of `course_lib.scratch.preprocessing.fit_whitening`.
+
+    .. math::
+
+        W_\text{PCA} = U (\Lambda + \varepsilon I)^{-1/2}, \qquad
+        W_\text{ZCA} = U (\Lambda + \varepsilon I)^{-1/2} U^\top
+    """
+    x, k = _whitening_input(x, kind, eps, n_components)
+    mean, values, vectors = _eigh_covariance(x)
+    values, vectors = values[:k], vectors[:k]
+    _check_invertible(values, tuple(x.shape), eps)
+    scale = 1.0 / torch.sqrt(values + eps)  # (K,)
+    u = vectors.T  # (D, K), eigenvectors in columns
+    matrix = u * scale  # U (Lambda + eps)^(-1/2)
+    inverse = vectors / scale[:, None]  # (Lambda + eps)^(1/2) U^T, (K, D)
+    if kind == "zca":  # rotate back: W <- W U^T, and W^-1 <- U W^-1
         matrix, inverse = matrix @ vectors, u @ inverse
-    return WhiteningStats(kind=kind, mean=mean, eigenvalues=values, components=vectors, eps=float(eps),
-                          matrix=matrix, inverse_matrix=inverse)
+    return WhiteningStats(kind=kind, mean=mean, eigenvalues=values, components=vectors,
+                          eps=float(eps), matrix=matrix, inverse_matrix=inverse)
 
 
 def fit_mean_image(x) -> CenterStats:
@@ -304,6 +325,17 @@ def subtract_image_mean(x) -> torch.Tensor:
     return x - x.mean(dim=(1, 2, 3), keepdim=True)
 
 
+def _window_input(x, center: float, width: float) -> torch.Tensor:
+    """The checks of :func:`window_level`: ``x`` as a float tensor, a finite center, a width > 0."""
+    x = _as_float(x, "window_level")
+    for name, value in (("center", center), ("width", width)):
+        if isinstance(value, bool) or not isinstance(value, Real) or not (abs(value) < float("inf")):
+            raise ValueError(f"window_level: {name} must be a finite number, got {value!r}")
+    if width <= 0:
+        raise ValueError(f"window_level: width must be > 0, got {width}")
+    return x
+
+
 def window_level(x, center: float, width: float) -> torch.Tensor:
     r"""Twin of `course_lib.scratch.preprocessing.window_level`.
 
@@ -311,13 +343,18 @@ def window_level(x, center: float, width: float) -> torch.Tensor:
 
         y = \operatorname{clip}\!\left(\frac{x - (c - w/2)}{w},\ 0,\ 1\right)
     """
-    x = _as_float(x, "window_level")
-    for name, value in (("center", center), ("width", width)):
-        if isinstance(value, bool) or not isinstance(value, Real) or not (abs(value) < float("inf")):
-            raise ValueError(f"window_level: {name} must be a finite number, got {value!r}")
-    if width <= 0:
-        raise ValueError(f"window_level: width must be > 0, got {width}")
+    x = _window_input(x, center, width)
     return ((x - (center - width / 2.0)) / width).clamp(0.0, 1.0)
+
+
+def _quantize_input(x, bits: int) -> torch.Tensor:
+    """The checks of :func:`quantize`: ``x`` as a float tensor in [0, 1], ``bits`` in 1..32."""
+    x = _as_float(x, "quantize")
+    if isinstance(bits, bool) or not isinstance(bits, Integral) or not 1 <= bits <= 32:
+        raise ValueError(f"quantize: bits must be an integer in 1..32, got {bits!r}")
+    if x.numel() and (float(x.min()) < 0.0 or float(x.max()) > 1.0):
+        raise ValueError(f"quantize: x must lie in [0, 1] (window or rescale first), got [{float(x.min()):.3g}, {float(x.max()):.3g}]")
+    return x
 
 
 def quantize(x, bits: int = 8) -> torch.Tensor:
@@ -327,10 +364,6 @@ def quantize(x, bits: int = 8) -> torch.Tensor:
 
         q(x) = \frac{\operatorname{round}\big(x\,(2^b - 1)\big)}{2^b - 1}
     """
-    x = _as_float(x, "quantize")
-    if isinstance(bits, bool) or not isinstance(bits, Integral) or not 1 <= bits <= 32:
-        raise ValueError(f"quantize: bits must be an integer in 1..32, got {bits!r}")
-    if x.numel() and (float(x.min()) < 0.0 or float(x.max()) > 1.0):
-        raise ValueError(f"quantize: x must lie in [0, 1] (window or rescale first), got [{float(x.min()):.3g}, {float(x.max()):.3g}]")
+    x = _quantize_input(x, bits)
     levels = 2.0 ** int(bits) - 1.0
     return torch.round(x * levels) / levels
