@@ -8,10 +8,16 @@ Every technique is written twice, with the same module names and parameter layou
   the backward pass.
 
 :mod:`course_lib.gradcheck` checks a hand-written backward pass against central
-differences. Importing this package is cheap: it does not import torch.
+differences. Importing this package is cheap: it does not import torch. It does ask glibc to
+keep freed memory for reuse (:mod:`course_lib.allocator`), so that NumPy's temporary arrays do
+not page-fault; results are unchanged.
 """
 
 from importlib.metadata import PackageNotFoundError, version
+
+from course_lib.allocator import keep_freed_memory
+
+keep_freed_memory()
 
 try:
     __version__ = version("course_lib")
