@@ -5,8 +5,9 @@ chapter; where the chapter glues a computed number ({glue:text}`bp_...`), the te
 around it (a band, an ordering, a relation over seeds), never the digits one machine produced.
 Results that pass through BLAS, LAPACK or a training run differ in their last bits from one CPU to
 the next; tolerances are therefore stated as multiples of the machine epsilon ``EPS``. Exact
-equality is kept only where the arithmetic is exact (small integers, counts, constants).
-Book-size runs are used only where they take a second or two.
+equality is kept only where the arithmetic is exact (small integers, counts, constants), or for a
+count of training outcomes whose every member lies far from the threshold that decides it.
+Book-size runs are used only where they take a few seconds.
 """
 
 from __future__ import annotations
@@ -17,7 +18,16 @@ import numpy as np
 import pytest
 
 from course_lib import gradcheck
-from course_lib.experiments import capacity, comp_graph, digits_two_layer, gradient_check, history_classic, xor_two_layer
+from course_lib.experiments import (
+    capacity,
+    comp_graph,
+    digits_two_layer,
+    gradient_check,
+    history_classic,
+    parity,
+    readable_ops,
+    xor_two_layer,
+)
 from course_lib.scratch.activations import Sigmoid
 from course_lib.scratch.linear import Linear
 from course_lib.scratch.losses import MulticlassSVM, SoftmaxCrossEntropy
@@ -79,6 +89,102 @@ def test_penalty_raises_the_first_loss():
     plain = MLP([8, 16, 4], weight_scale=0.5, reg=0.0, rng=1).loss(x, y)[0]
     penalized = MLP([8, 16, 4], weight_scale=0.5, reg=0.1, rng=1).loss(x, y)[0]
     assert penalized > plain
+
+
+# ============================================================================================
+# The listings: readable ops equal the library's
+# ============================================================================================
+def test_readable_numpy_ops_match_the_library_and_pass_the_gradient_check():
+    """'the library's versions ... compute the same numbers (a test checks it)': forward and backward
+    agree to a few roundings (the same operations, except for the library's in-place ones)."""
+    from course_lib.scratch import activations, linear, losses
+
+    rng = np.random.default_rng(0)
+    x, w, b = rng.standard_normal((6, 5)), rng.standard_normal((5, 4)), rng.standard_normal(4)
+    scores, y, dout = rng.standard_normal((6, 4)), rng.integers(0, 4, 6), rng.standard_normal((6, 4))
+    pairs = [
+        (readable_ops.Linear, linear.Linear, (x, w, b), dout),
+        (readable_ops.Sigmoid, activations.Sigmoid, (3.0 * scores,), dout),
+        (readable_ops.SoftmaxCrossEntropy, losses.SoftmaxCrossEntropy, (scores, y), 0.7),
+        (readable_ops.MulticlassSVM, losses.MulticlassSVM, (scores, y), 0.7),
+    ]
+    for ours, lib, inputs, upstream in pairs:
+        out_a, cache_a = ours.forward(*inputs)
+        out_b, cache_b = lib.forward(*inputs)
+        np.testing.assert_allclose(out_a, out_b, rtol=64 * EPS, atol=64 * EPS)
+        for ga, gb in zip(ours.backward(upstream, cache_a), lib.backward(upstream, cache_b)):
+            np.testing.assert_allclose(ga, gb, rtol=64 * EPS, atol=64 * EPS)
+        report = gradcheck.check_op(ours, *inputs)
+        assert report.passed and report.max_error < 1e-7, report
+
+
+def test_readable_torch_ops_match_the_twins_and_the_builtins():
+    """The PyTorch tabs: the same loss values and autograd gradients as the library's twins, and
+    as torch's built-ins (``F.cross_entropy``; ``C * F.multi_margin_loss``; ``F.linear`` with W^T)."""
+    torch = pytest.importorskip("torch")
+    from course_lib.torch_impl import linear as tlinear
+    from course_lib.torch_impl import losses as tlosses
+
+    F = torch.nn.functional
+    rng = np.random.default_rng(1)
+    s = torch.tensor(rng.standard_normal((7, 5)), requires_grad=True)
+    y = torch.tensor(rng.integers(0, 5, 7))
+    checks = [
+        (readable_ops.cross_entropy(s, y), tlosses.cross_entropy(s, y), F.cross_entropy(s, y)),
+        (readable_ops.multiclass_svm(s, y), tlosses.multiclass_svm(s, y), 5 * F.multi_margin_loss(s, y)),
+    ]
+    for ours, twin, builtin in checks:
+        (g_ours,) = torch.autograd.grad(ours, s)
+        (g_twin,) = torch.autograd.grad(twin, s)
+        (g_builtin,) = torch.autograd.grad(builtin, s)
+        for value, grad in ((twin, g_twin), (builtin, g_builtin)):
+            assert ours.item() == pytest.approx(value.item(), rel=64 * EPS)
+            torch.testing.assert_close(g_ours, grad, rtol=64 * EPS, atol=64 * EPS)
+    x, w, b = (torch.tensor(rng.standard_normal(shape)) for shape in ((3, 4), (4, 2), (2,)))
+    torch.testing.assert_close(readable_ops.linear(x, w, b), tlinear.linear(x, w, b))
+    torch.testing.assert_close(readable_ops.linear(x, w, b), F.linear(x, w.T, b))
+
+
+# ============================================================================================
+# Momentum
+# ============================================================================================
+def test_momentum_velocity_grows_to_g_over_one_minus_mu():
+    """'for a constant gradient g it grows toward g / (1 - mu), ten times g for mu = 0.9'."""
+    from course_lib.scratch.optim import SGD
+
+    opt, g = SGD(lr=0.0, momentum=0.9), np.array([1.0, -2.0])
+    w, state = np.zeros(2), SGD(lr=0.0).init(np.zeros(2))
+    for _ in range(400):  # 0.9^400 ~ 5e-19: the geometric sum has converged
+        w, state = opt.step(w, g, state)
+    np.testing.assert_allclose(state.momentum_buffer, 10 * g, rtol=1e-12)
+
+
+def test_torch_and_slides_momentum_agree_at_constant_lr_only():
+    """'The slides write the same method with the learning rate inside the velocity ... which takes
+    the same steps as long as eta stays constant' (Pitfalls: different ones under a schedule)."""
+    from course_lib.scratch.optim import SGD
+
+    rng = np.random.default_rng(0)
+    grads = rng.standard_normal((20, 3))
+
+    def ours(lrs):
+        opt, w = SGD(lr=1.0, momentum=0.9), np.zeros(3)
+        state = opt.init(w)
+        for g, lr in zip(grads, lrs):
+            w, state = opt.step(w, g, state, lr=lr)
+        return w
+
+    def slides(lrs):
+        v, w = np.zeros(3), np.zeros(3)
+        for g, lr in zip(grads, lrs):
+            v = 0.9 * v - lr * g
+            w = w + v
+        return w
+
+    constant = [0.1] * 20
+    np.testing.assert_allclose(ours(constant), slides(constant), rtol=1e-12, atol=1e-14)
+    halving = [0.1 * 0.5**t for t in range(20)]
+    assert np.max(np.abs(ours(halving) - slides(halving))) > 1e-2
 
 
 # ============================================================================================
@@ -246,6 +352,85 @@ def test_xor_weights_are_uniform_in_minus_one_one():
     assert w1.min() >= -1 and w1.max() < 1 and abs(w1.mean()) < 0.05
 
 
+@pytest.fixture(scope="module")
+def xor_sizes():
+    return xor_two_layer.size_sweep(hidden_sizes=(2, 20), seeds=range(20), steps=5000, tol=0.1)
+
+
+def test_tiny_xor_net_is_harder_to_train(xor_sizes):
+    """'With 20 hidden units every start succeeds ([bp_xor20_ok] of 20). With 2 units only [bp_xor2_ok]
+    of the 20 starts do, although the successful ones prove that two units can represent XOR.'
+    Success: every output within 0.1 of its target after 5000 updates. The 20-unit nets end far
+    inside the tolerance; the ordering holds with a wide margin."""
+    big, small = xor_sizes.success_count(20), xor_sizes.success_count(2)
+    assert big == 20 and xor_sizes.sweeps[20].max_output_error.max() < 0.05
+    assert 1 <= small <= 10 and big - small >= 10
+    assert np.all(xor_sizes.sweeps[2].max_output_error[xor_sizes.successes(2)] < 0.08)  # clear successes
+
+
+def test_tiny_xor_net_sits_on_plateaus(xor_sizes):
+    """'In [bp_xor2_half] of the starts, one output ends near 0.5, undecided ... four times as many
+    updates free only some of them ([bp_xor2_long_ok] of 20 succeed after 20000 updates).'"""
+    errors = xor_sizes.sweeps[2].max_output_error
+    near_half = np.abs(errors - 0.5) < 0.05
+    assert near_half.sum() >= 7 and not np.any(near_half & xor_sizes.successes(2))
+    longer = xor_two_layer.size_sweep(hidden_sizes=(2,), seeds=range(20), steps=20000, tol=0.1)
+    assert xor_sizes.success_count(2) < longer.success_count(2) <= 16
+
+
+def test_size_sweep_rejects_a_useless_tolerance():
+    with pytest.raises(ValueError):
+        xor_two_layer.size_sweep(hidden_sizes=(2,), seeds=range(1), steps=1, tol=0.5)
+
+
+# ============================================================================================
+# What a hidden layer can represent
+# ============================================================================================
+def test_parity_networks_are_exact_and_their_sizes():
+    """The parity table: all three networks are right on every one of the 2^n inputs; the truth-table
+    net has 2^(n-1) + 1 threshold units, the counting net n + 1, the deep chain 3(n-1)
+    ('2^9 + 1 = 513 units for n = 10, against 27 for the chain'). Exact: small-integer arithmetic."""
+    r = parity.run(ns=range(2, 11))
+    for name in ("pattern", "counting", "deep"):
+        assert all(r.correct[name]), name
+    for i, n in enumerate(r.ns):
+        assert r.units["pattern"][i] == 2 ** (n - 1) + 1
+        assert r.units["counting"][i] == n + 1
+        assert r.units["deep"][i] == 3 * (n - 1)
+    assert (r.units["pattern"][-1], r.units["deep"][-1]) == (513, 27)
+    assert r.units["pattern"][0] - 1 == 2  # 'the truth-table construction above uses two' for XOR
+
+
+def test_parity_helpers():
+    x = parity.all_inputs(3)
+    assert x.shape == (8, 3) and len({tuple(row) for row in x}) == 8
+    np.testing.assert_array_equal(parity.parity(x), [0, 1, 1, 0, 1, 0, 0, 1])
+    with pytest.raises(ValueError):
+        parity.run(ns=(1, 2))
+
+
+def test_threshold_unit_gets_no_gradient():
+    """'Every entry of the threshold unit's gradient is exactly zero, although its loss is far from
+    zero; the sigmoid unit's gradient has entries as large as [bp_sig_grad] and points downhill'
+    (on every seed: no point lies within h of the threshold, so both perturbed losses are equal)."""
+    for seed in range(5):
+        r = history_classic.unit_gradients(seed=seed)
+        assert np.all(r.grad["step"] == 0.0) and r.loss["step"] >= 1.0
+        g = r.grad["sigmoid"]
+        assert np.abs(g).max() > 1.0
+
+        def sigmoid_loss(w, r=r):
+            return 0.5 * np.sum((r.d - 1.0 / (1.0 + np.exp(-(r.x @ w)))) ** 2)
+
+        out = 1.0 / (1.0 + np.exp(-(r.x @ r.w)))
+        analytic = -r.x.T @ ((r.d - out) * out * (1.0 - out))  # the delta rule through a sigmoid
+        assert gradcheck.rel_error(g, analytic) < 1e-7
+        step = 0.1 / np.abs(g).max()
+        assert sigmoid_loss(r.w - step * g) < r.loss["sigmoid"]  # downhill
+    r = history_classic.unit_gradients(seed=0)
+    assert 3.0 < np.abs(r.grad["sigmoid"]).max() < 30.0
+
+
 # ============================================================================================
 # Digits
 # ============================================================================================
@@ -293,6 +478,41 @@ def test_digits_torch_twin_follows_the_same_curve(digits_book):
     """'The torch twin follows the same loss curve to within [bp_dig_twin].' (float64 rounding)"""
     assert digits_book.twin_max_diff < TRAJECTORY_TOL
     assert len(digits_book.torch_history.loss) == len(digits_book.history.loss) == 510
+
+
+def test_the_four_step_loop_is_the_solver():
+    """'The Solver of course_lib runs exactly this loop (a test checks that both give the same loss at
+    every step)', for the NumPy loop and for the torch one."""
+    from course_lib.data import load_digits
+    from course_lib.scratch.model import MLP
+    from course_lib.scratch.optim import SGD
+    from course_lib.scratch.solver import Solver
+
+    data = load_digits(seed=0, scale="unit")
+    models = [MLP([64, 32, 10], reg=1e-4, rng=np.random.default_rng(0)) for _ in range(2)]
+    history = Solver(models[0], data, SGD(0.1, momentum=0.9), batch_size=64, epochs=2, seed=3,
+                     progress=False).train()
+    losses = digits_two_layer.train_loop(models[1], SGD(0.1, momentum=0.9), data.x_train, data.y_train,
+                                         batch_size=64, epochs=2, seed=3)
+    assert len(losses) == len(history.loss) == 2 * 17
+    np.testing.assert_allclose(losses, history.loss, rtol=0, atol=TRAJECTORY_TOL)
+    for name, w in models[0].params.items():
+        np.testing.assert_allclose(models[1].params[name], w, rtol=0, atol=TRAJECTORY_TOL)
+
+    torch = pytest.importorskip("torch")
+    from course_lib.torch_impl.model import MLP as TorchMLP
+    from course_lib.torch_impl.optim import SGD as TorchSGD
+    from course_lib.torch_impl.solver import Solver as TorchSolver
+
+    nets = [TorchMLP([64, 32, 10], reg=1e-4, rng=0) for _ in range(2)]
+    nets[1].load_state_dict(nets[0].state_dict())
+    history = TorchSolver(nets[0], data, TorchSGD(nets[0].parameters(), lr=0.1, momentum=0.9), batch_size=64,
+                          epochs=2, seed=3, progress=False).train()
+    losses = digits_two_layer.train_loop_torch(
+        nets[1], TorchSGD(nets[1].parameters(), lr=0.1, momentum=0.9), torch.tensor(data.x_train),
+        torch.tensor(data.y_train), batch_size=64, epochs=2, seed=3,
+    )
+    np.testing.assert_allclose(losses, history.loss, rtol=0, atol=TRAJECTORY_TOL)
 
 
 # ============================================================================================

@@ -14,6 +14,8 @@ Chapter 1 (from the perceptron to backpropagation):
 * :mod:`~course_lib.experiments.digits_two_layer` -- A two-layer network (64 - H - 10, ReLU, softmax) trained on scikit-learn's digits.
 * :mod:`~course_lib.experiments.capacity` -- Capacity vs regularization: two-layer nets on three noisy spirals.
 * :mod:`~course_lib.experiments.history_classic` -- Rosenblatt's perceptron and Widrow & Hoff's ADALINE on a separable set and on XOR.
+* :mod:`~course_lib.experiments.parity` -- Parity of n bits with threshold units: one unit per pattern, counting units, a deep chain.
+* :mod:`~course_lib.experiments.readable_ops` -- Not an experiment: the chapter's ops written for reading (no checks, no in-place tricks), tested equal to the library's.
 
 Chapter 2 (activation functions):
 
@@ -25,7 +27,7 @@ Chapter 2 (activation functions):
 
 Chapter 3 (weight initialization):
 
-* :mod:`~course_lib.experiments.symmetry` -- Why a constant initialization never trains: the units of a layer stay identical (the slides' 2-D example).
+* :mod:`~course_lib.experiments.symmetry` -- Why a constant initialization fails: the units of a layer move together and stay identical (the slides' 2-D example).
 * :mod:`~course_lib.experiments.small_random_depth` -- Small random numbers, :math:`W = 0.01\,\mathcal{N}(0, 1)`: fine for a shallow net, fatal for a deep one.
 * :mod:`~course_lib.experiments.init_depth` -- How the signal's scale travels through a deep net at initialization (He et al. 2015, Sec. 2.2).
 * :mod:`~course_lib.experiments.glorot_tanh` -- Glorot & Bengio (2010), Sec. 4.2 and Figs. 6-8: standard vs normalized initialization of a deep tanh net.

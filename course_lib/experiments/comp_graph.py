@@ -34,7 +34,7 @@ class AddGate:
 
 
 class MulGate:
-    """``out = a * b``. Each input receives the upstream gradient times the OTHER input."""
+    """``out = a * b``. Each input gets the upstream gradient times the OTHER input."""
 
     @staticmethod
     def forward(a: float, b: float) -> tuple[float, tuple[float, float]]:

@@ -21,7 +21,7 @@ from course_lib.scratch.model import MLP
 from course_lib.scratch.optim import SGD
 from course_lib.scratch.solver import History, Solver
 
-__all__ = ["DigitsResult", "run"]
+__all__ = ["DigitsResult", "run", "train_loop", "train_loop_torch"]
 
 
 @dataclass(frozen=True, eq=False)
@@ -90,6 +90,47 @@ def run(
         config=dict(hidden=hidden, epochs=epochs, lr=lr, momentum=momentum, reg=reg,
                     batch_size=batch_size, weight_scale=weight_scale, seed=seed),
     )
+
+
+def train_loop(model, optimizer, x, y, batch_size=64, epochs=30, seed=0) -> list:
+    """Mini-batch training in its four steps; returns the loss of every step.
+
+    The :class:`~course_lib.scratch.solver.Solver` runs this loop (the same batches for
+    the same ``seed``) and adds bookkeeping: accuracies, a progress bar, checks.
+    """
+    rng = np.random.default_rng(seed)
+    states = {name: optimizer.init(w) for name, w in model.params.items()}
+    losses = []
+    for epoch in range(epochs):
+        order = rng.permutation(len(x))  # a new random order every epoch
+        for start in range(0, len(x), batch_size):
+            batch = order[start : start + batch_size]  # 1. sample a mini-batch
+            loss, grads = model.loss(x[batch], y[batch])  # 2. forward, 3. backward
+            for name in model.params:  # 4. update every parameter
+                w, dw, state = model.params[name], grads[name], states[name]
+                model.params[name], states[name] = optimizer.step(w, dw, state)
+            losses.append(loss)
+    return losses
+
+
+def train_loop_torch(model, optimizer, x, y, batch_size=64, epochs=30, seed=0) -> list:
+    """The same four steps with a torch model and optimizer: autograd does step 3.
+
+    ``x``, ``y`` are tensors; the batches are those of :func:`train_loop` for the same
+    ``seed`` (and of the torch :class:`~course_lib.torch_impl.solver.Solver`).
+    """
+    rng = np.random.default_rng(seed)
+    losses = []
+    for epoch in range(epochs):
+        order = rng.permutation(len(x))
+        for start in range(0, len(x), batch_size):
+            batch = order[start : start + batch_size]  # 1. sample a mini-batch
+            loss = model.loss(x[batch], y[batch])  # 2. forward
+            optimizer.zero_grad()
+            loss.backward()  # 3. backward: autograd fills every p.grad
+            optimizer.step()  # 4. update every parameter
+            losses.append(loss.item())
+    return losses
 
 
 def _train_twin(init_params, data, hidden, epochs, lr, momentum, reg, batch_size, seed, progress) -> History:

@@ -18,9 +18,10 @@ from dataclasses import dataclass
 import numpy as np
 
 from course_lib.data import make_linearly_separable, make_xor
+from course_lib.gradcheck import numerical_grad
 from course_lib.scratch.classic import Adaline, Perceptron
 
-__all__ = ["LearnerResult", "DatasetResult", "ClassicResult", "run"]
+__all__ = ["LearnerResult", "DatasetResult", "ClassicResult", "run", "UnitGradients", "unit_gradients"]
 
 
 @dataclass(frozen=True, eq=False)
@@ -109,3 +110,37 @@ def run(n: int = 100, epochs: int = 50, margin: float = 0.5, xor_noise: float = 
         separable=out["separable"], xor=out["xor"],
         config=dict(n=n, epochs=epochs, margin=margin, xor_noise=xor_noise, lr_fraction=lr_fraction, seed=seed),
     )
+
+
+@dataclass(frozen=True, eq=False)
+class UnitGradients:
+    """The squared error of one unit and its numerical gradient, threshold output vs sigmoid."""
+
+    x: np.ndarray  # (n, 3) the inputs with a column of ones (the bias is the third weight)
+    d: np.ndarray  # (n,) targets in {0, 1}
+    w: np.ndarray  # (3,) the point (w_1, w_2, b) where the gradients are taken
+    loss: dict  # {"step" | "sigmoid": E at w}
+    grad: dict  # {"step" | "sigmoid": (3,) central-difference gradient of E at w}
+
+
+def unit_gradients(n: int = 100, margin: float = 0.5, seed: int = 0) -> UnitGradients:
+    r"""Why gradient descent needs a differentiable unit.
+
+    :math:`E(w) = \tfrac12 \sum_n (d_n - f(w \cdot x_n + b))^2` on the separable set, at a random
+    point, with :math:`f` the threshold :math:`[a > 0]` or the sigmoid. The threshold unit's E
+    is flat between the points where one example changes side, so its gradient is zero almost
+    everywhere: gradient descent gets no signal. The sigmoid's is not.
+    """
+    rng = np.random.default_rng(seed)
+    x, d = make_linearly_separable(rng, n, margin=margin)
+    x1 = np.column_stack([x, np.ones(n)])  # (n, 3): the bias as a third weight
+    w = rng.standard_normal(3)
+    units = {"step": lambda a: (a > 0).astype(np.float64), "sigmoid": lambda a: 1.0 / (1.0 + np.exp(-a))}
+    loss, grad = {}, {}
+    for name, f in units.items():
+        def error(v, f=f):
+            return 0.5 * np.sum((d - f(x1 @ v)) ** 2)
+
+        loss[name] = float(error(w))
+        grad[name] = numerical_grad(error, w.copy(), 1.0)
+    return UnitGradients(x=x1, d=d, w=w, loss=loss, grad=grad)

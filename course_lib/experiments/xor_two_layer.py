@@ -24,7 +24,7 @@ from course_lib.scratch.activations import Sigmoid
 from course_lib.scratch.linear import Linear
 
 __all__ = ["XOR_X", "XOR_T", "init_weights", "train_classic", "train_scratch", "train_torch", "XorResult", "run",
-           "XorSeedSweep", "seed_sweep"]
+           "XorSeedSweep", "seed_sweep", "XorSizeSweep", "size_sweep"]
 
 XOR_X = np.array([[0, 0, 1], [0, 1, 1], [1, 0, 1], [1, 1, 1]], dtype=np.float64)  # (4, 3), last column = 1
 XOR_T = np.array([[0], [1], [1], [0]], dtype=np.float64)  # (4, 1) targets: x1 XOR x2
@@ -38,7 +38,10 @@ def init_weights(rng: np.random.Generator, hidden: int = 4) -> tuple[np.ndarray,
 
 
 def train_classic(w1, w2, steps: int = 5000, lr: float = 1.0):
-    """Plain numpy. Returns ``(losses (steps,), output (4,), w1, w2)``; losses are E before each update."""
+    """Plain numpy. Returns ``(losses (steps,), output (4,), w1, w2)``.
+
+    ``losses[k]`` is E before the k-th update.
+    """
     w1, w2 = w1.copy(), w2.copy()
     x, t = XOR_X, XOR_T
     losses = np.empty(steps)
@@ -47,15 +50,19 @@ def train_classic(w1, w2, steps: int = 5000, lr: float = 1.0):
         o = 1.0 / (1.0 + np.exp(-(h @ w2)))  # (4, 1) output
         losses[step] = 0.5 * np.sum((t - o) ** 2)
         delta_o = (t - o) * o * (1.0 - o)  # -dE/d(output pre-activation)
-        delta_h = (delta_o @ w2.T) * h * (1.0 - h)  # -dE/d(hidden pre-activation), uses the OLD w2
+        delta_h = (delta_o @ w2.T) * h * (1.0 - h)  # -dE/d(hidden pre-act.), the OLD w2
         w2 += lr * h.T @ delta_o
         w1 += lr * x.T @ delta_h
-    o = 1.0 / (1.0 + np.exp(-(1.0 / (1.0 + np.exp(-(x @ w1))) @ w2)))
+    h = 1.0 / (1.0 + np.exp(-(x @ w1)))
+    o = 1.0 / (1.0 + np.exp(-(h @ w2)))  # the trained net's outputs
     return losses, o[:, 0], w1, w2
 
 
 def train_scratch(w1, w2, steps: int = 5000, lr: float = 1.0):
-    """The same net from the scratch ops. Biases are held at zero (the input's 1-column is the bias)."""
+    """The same net from the scratch ops.
+
+    Biases are held at zero (the input's column of ones is the bias).
+    """
     w1, w2 = w1.copy(), w2.copy()
     b1, b2 = np.zeros(w1.shape[1]), np.zeros(1)
     x, t = XOR_X, XOR_T
@@ -73,7 +80,8 @@ def train_scratch(w1, w2, steps: int = 5000, lr: float = 1.0):
         _, dw1, _ = Linear.backward(da1, c1)
         w1 -= lr * dw1
         w2 -= lr * dw2
-    o = Sigmoid.forward(Linear.forward(Sigmoid.forward(Linear.forward(x, w1, b1)[0])[0], w2, b2)[0])[0]
+    h = Sigmoid.forward(Linear.forward(x, w1, b1)[0])[0]
+    o = Sigmoid.forward(Linear.forward(h, w2, b2)[0])[0]
     return losses, o[:, 0], w1, w2
 
 
@@ -103,7 +111,8 @@ def train_torch(w1, w2, steps: int = 5000, lr: float = 1.0):
         w2.grad = None
     with torch.no_grad():
         o = sigmoid(linear(sigmoid(linear(x, w1, b1)), w2, b2))
-    return losses, o[:, 0].numpy().copy(), w1.detach().numpy().copy(), w2.detach().numpy().copy()
+    w1, w2 = w1.detach().numpy().copy(), w2.detach().numpy().copy()
+    return losses, o[:, 0].numpy().copy(), w1, w2
 
 
 @dataclass(frozen=True, eq=False)
@@ -180,3 +189,44 @@ def seed_sweep(seeds=range(10), steps: int = 5000, lr: float = 1.0, hidden: int 
         errs.append(float(np.max(np.abs(XOR_T[:, 0] - out))))
         losses.append(float(0.5 * np.sum((XOR_T[:, 0] - out) ** 2)))
     return XorSeedSweep(seeds=tuple(seeds), max_output_error=np.array(errs), final_loss=np.array(losses), steps=steps)
+
+
+@dataclass(frozen=True, eq=False)
+class XorSizeSweep:
+    """How often the classic net learns XOR from a random start, for a few hidden-layer widths."""
+
+    hidden_sizes: tuple  # the widths tried
+    sweeps: dict  # {hidden: XorSeedSweep} over the same seeds
+    tol: float  # a start succeeds when every output is within tol of its target
+    steps: int  # the budget: full-batch updates per start
+
+    @property
+    def seeds(self) -> tuple:
+        return self.sweeps[self.hidden_sizes[0]].seeds
+
+    def successes(self, hidden: int) -> np.ndarray:
+        """(S,) bool: after ``steps`` updates every output is within ``tol`` of its target."""
+        return self.sweeps[hidden].max_output_error < self.tol
+
+    def success_count(self, hidden: int) -> int:
+        return int(self.successes(hidden).sum())
+
+    def table(self) -> str:
+        rows = [f"{'hidden':>6} {'solved':>8}   largest |target - output| per start"]
+        for h in self.hidden_sizes:
+            errors = " ".join(f"{e:.2f}" for e in self.sweeps[h].max_output_error)
+            rows.append(f"{h:>6} {self.success_count(h):>3} / {len(self.seeds):<3}  {errors}")
+        return "\n".join(rows)
+
+
+def size_sweep(hidden_sizes=(2, 20), seeds=range(20), steps: int = 5000, lr: float = 1.0,
+               tol: float = 0.1) -> XorSizeSweep:
+    """The classic net from the same random starts with each hidden width: does it learn XOR?
+
+    Two sigmoid units are enough to represent XOR here (some starts do find such weights), so
+    the failures of the small net are failures of training, not of capacity.
+    """
+    if not 0 < tol < 0.5:
+        raise ValueError(f"tol must lie in (0, 0.5), got {tol}")
+    sweeps = {h: seed_sweep(seeds=seeds, steps=steps, lr=lr, hidden=h) for h in hidden_sizes}
+    return XorSizeSweep(hidden_sizes=tuple(hidden_sizes), sweeps=sweeps, tol=float(tol), steps=steps)

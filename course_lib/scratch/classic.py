@@ -49,6 +49,12 @@ def check_targets(y: np.ndarray, n: int, who: str, binary: bool) -> np.ndarray:
     return y
 
 
+def check_fit_args(x: np.ndarray, y: np.ndarray, who: str, binary: bool) -> tuple[np.ndarray, np.ndarray]:
+    """``(x, d)`` as float64 arrays, checked by :func:`check_x` and :func:`check_targets`."""
+    x = check_x(x, who)
+    return x, check_targets(y, x.shape[0], who, binary=binary)
+
+
 def check_hyper(lr: float, epochs: int, who: str) -> None:
     if not (np.isfinite(lr) and lr > 0):
         raise ValueError(f"{who}: lr must be a positive number, got {lr}")
@@ -83,8 +89,7 @@ class Perceptron:
         self.rng = rng
 
     def fit(self, x: np.ndarray, y: np.ndarray) -> "Perceptron":
-        x = check_x(x, "Perceptron.fit")
-        d = check_targets(y, x.shape[0], "Perceptron.fit", binary=True)
+        x, d = check_fit_args(x, y, "Perceptron.fit", binary=True)
         rng = np.random.default_rng(self.rng)
         n, dim = x.shape
         self.w_ = np.zeros(dim)
@@ -150,8 +155,7 @@ class Adaline:
         self.threshold = float(threshold)
 
     def fit(self, x: np.ndarray, y: np.ndarray) -> "Adaline":
-        x = check_x(x, "Adaline.fit")
-        d = check_targets(y, x.shape[0], "Adaline.fit", binary=False)
+        x, d = check_fit_args(x, y, "Adaline.fit", binary=False)
         self.w_ = np.zeros(x.shape[1])
         self.b_ = 0.0
         self.losses_: list[float] = []

@@ -255,7 +255,9 @@ class MLP:
         scores, caches, _ = self._forward(x)
         data_loss, loss_cache = self.loss_op.forward(scores, y)
         weights = [self.params[f"W{i}"] for i in range(1, self.num_layers + 1)]
-        reg_loss = 0.5 * self.reg * sum(float(np.sum(w * w)) for w in weights) if self.reg else 0.0
+        reg_loss = 0.0
+        if self.reg:
+            reg_loss = 0.5 * self.reg * sum(float(np.sum(w * w)) for w in weights)
 
         grads: dict[str, np.ndarray] = {}
         (dh,) = self.loss_op.backward(1.0, loss_cache)
@@ -266,7 +268,9 @@ class MLP:
                 k -= 1
             dh, dw, db = Linear.backward(dh, caches[k])
             k -= 1
-            grads[f"W{i}"] = dw + self.reg * self.params[f"W{i}"] if self.reg else dw
+            if self.reg:
+                dw = dw + self.reg * self.params[f"W{i}"]  # gradient of the penalty
+            grads[f"W{i}"] = dw
             grads[f"b{i}"] = db
         grads = {name: grads[name] for name in self.params}  # same key order as params
         return float(data_loss + reg_loss), grads

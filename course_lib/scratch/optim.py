@@ -89,8 +89,10 @@ class SGD:
         """Fresh state for a parameter ``w`` (the momentum buffer is created at the first step)."""
         return SGDState()
 
-    def step(self, w: np.ndarray, dw: np.ndarray, state: SGDState, lr: float | None = None) -> tuple[np.ndarray, SGDState]:
-        """One update; returns ``(w_new, state_new)`` and leaves the arguments untouched."""
+    def step(
+        self, w: np.ndarray, dw: np.ndarray, state: SGDState, lr: float | None = None
+    ) -> tuple[np.ndarray, SGDState]:
+        """One update; returns ``(w_new, state_new)`` (the arguments are unchanged)."""
         w, dw = _check_step_args(w, dw, "SGD")
         lr = self.lr if lr is None else _check_lr(lr)
         g = dw + self.weight_decay * w if self.weight_decay != 0 else dw

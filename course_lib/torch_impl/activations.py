@@ -22,9 +22,10 @@ def sigmoid(x: torch.Tensor) -> torch.Tensor:
 
         \sigma(x) = \frac{1}{1 + e^{-x}}
 
-    Shapes: any -> same. Stable for large |x|: :math:`e^{-|x|}` never overflows. (The exponent
-    is built with ``torch.where`` rather than ``abs`` so that autograd gets the right slope
-    1/4 at x = 0: the derivative of ``abs`` there is 0.) Built-in: ``torch.sigmoid``.
+    Shapes: any -> same. Stable for large |x|: :math:`e^{-|x|}` never overflows.
+    (The exponent is built with ``torch.where`` rather than ``abs`` so that autograd
+    gets the right slope 1/4 at x = 0: the derivative of ``abs`` there is 0.)
+    Built-in: ``torch.sigmoid``.
     """
     z = torch.exp(torch.where(x >= 0, -x, x))  # e^{-|x|}, in (0, 1]
     return torch.where(x >= 0, 1.0 / (1.0 + z), z / (1.0 + z))

@@ -13,7 +13,7 @@ from typing import Any
 import numpy as np
 import torch
 
-from course_lib.scratch.classic import check_hyper, check_targets, check_x
+from course_lib.scratch.classic import check_fit_args, check_hyper
 
 __all__ = ["Perceptron", "Adaline"]
 
@@ -22,6 +22,15 @@ def _to_tensor(a: Any, device: torch.device, dtype: torch.dtype) -> torch.Tensor
     if isinstance(a, torch.Tensor):
         a = a.detach().cpu().numpy()
     return torch.as_tensor(np.asarray(a), dtype=dtype, device=device)
+
+
+def _fit_inputs(x: Any, y: Any, who: str, binary: bool, device: torch.device, dtype: torch.dtype):
+    """``(x, d)`` checked as on the scratch side, as tensors on ``device``."""
+    cpu = torch.device("cpu")
+    x_np, d_np = check_fit_args(
+        _to_tensor(x, cpu, torch.float64).numpy(), _to_tensor(y, cpu, torch.float64).numpy(), who, binary
+    )
+    return _to_tensor(x_np, device, dtype), _to_tensor(d_np, device, dtype)
 
 
 class Perceptron:
@@ -53,13 +62,8 @@ class Perceptron:
         self.device = torch.device("cpu") if device is None else torch.device(device)
         self.dtype = dtype
 
-    def _inputs(self, x: Any, y: Any) -> tuple[torch.Tensor, torch.Tensor]:
-        x_np = check_x(_to_tensor(x, torch.device("cpu"), torch.float64).numpy(), "Perceptron.fit")
-        d_np = check_targets(_to_tensor(y, torch.device("cpu"), torch.float64).numpy(), x_np.shape[0], "Perceptron.fit", binary=True)
-        return _to_tensor(x_np, self.device, self.dtype), _to_tensor(d_np, self.device, self.dtype)
-
     def fit(self, x: Any, y: Any) -> "Perceptron":
-        x, d = self._inputs(x, y)
+        x, d = _fit_inputs(x, y, "Perceptron.fit", True, self.device, self.dtype)
         rng = np.random.default_rng(self.rng)
         n, dim = x.shape
         self.w_ = torch.zeros(dim, dtype=self.dtype, device=self.device)
@@ -126,11 +130,10 @@ class Adaline:
         self.dtype = dtype
 
     def fit(self, x: Any, y: Any) -> "Adaline":
-        x_np = check_x(_to_tensor(x, torch.device("cpu"), torch.float64).numpy(), "Adaline.fit")
-        d_np = check_targets(_to_tensor(y, torch.device("cpu"), torch.float64).numpy(), x_np.shape[0], "Adaline.fit", binary=False)
-        x, d = _to_tensor(x_np, self.device, self.dtype), _to_tensor(d_np, self.device, self.dtype)
-        w = torch.zeros(x.shape[1], dtype=self.dtype, device=self.device, requires_grad=True)
-        b = torch.zeros((), dtype=self.dtype, device=self.device, requires_grad=True)
+        x, d = _fit_inputs(x, y, "Adaline.fit", False, self.device, self.dtype)
+        like = dict(dtype=self.dtype, device=self.device)
+        w = torch.zeros(x.shape[1], **like, requires_grad=True)
+        b = torch.zeros((), **like, requires_grad=True)
         self.losses_: list[float] = []
         for _ in range(self.epochs):
             loss = 0.5 * ((d - (x @ w + b)) ** 2).sum()

@@ -159,7 +159,7 @@ class MLP(nn.Module):
         return self.forward(x)
 
     def loss(self, x: Any, y: Any) -> torch.Tensor:
-        """Mean data loss plus ``0.5 * reg * sum ||W||^2`` (weights only), a scalar tensor."""
+        """Mean data loss plus ``0.5 * reg * sum ||W||^2`` (weights only), a scalar."""
         data_loss = self.loss_fn(self.forward(x), self._as_labels(y))
         if self.reg == 0:
             return data_loss
