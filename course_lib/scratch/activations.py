@@ -29,19 +29,20 @@ def _check_dout(dout: np.ndarray, shape: tuple[int, ...], who: str) -> np.ndarra
 
 
 def _slope(positive: np.ndarray, elsewhere) -> np.ndarray:
-    r"""The derivative of a rectifier: 1 where ``positive``, ``elsewhere`` (finite) on the other entries.
+    r"""A rectifier's derivative: 1 where ``positive``, else ``elsewhere`` (finite).
 
     .. math::
 
         s = p + (1 - p)\, e, \qquad p = [\,x > 0\,] \in \{0, 1\}
 
-    Shapes: ``positive`` (bool) and ``elsewhere`` (a number, or an array that broadcasts against
-    it) -> float64 of their broadcast shape. One of the two terms is exactly 0, so each entry is
-    exactly 1 or exactly ``e``: the same values as ``np.where(positive, 1.0, elsewhere)``, without
-    its branch per entry (on a mask of random signs the CPU guesses half of those branches wrong,
-    which makes ``np.where`` several times slower than this arithmetic).
+    Shapes: ``positive`` (bool) and ``elsewhere`` (a number, or an array that
+    broadcasts against it) -> float64 of their broadcast shape. One of the two terms
+    is exactly 0, so each entry is exactly 1 or exactly ``e``: the values of
+    ``np.where(positive, 1.0, elsewhere)`` without its branch per entry (on a mask of
+    random signs the CPU guesses half of those branches wrong, which makes
+    ``np.where`` several times slower than this arithmetic).
     """
-    p = positive.view(np.uint8)  # the mask as bytes 0/1, which NumPy turns into floats faster than booleans
+    p = positive.view(np.uint8)  # bytes 0/1 become floats faster than bools
     slope = (1 - p) * elsewhere
     slope += p
     return slope
@@ -50,10 +51,11 @@ def _slope(positive: np.ndarray, elsewhere) -> np.ndarray:
 def stable_sigmoid(x: np.ndarray) -> np.ndarray:
     r"""Logistic function :math:`1/(1+e^{-x})`, correct for any float64 ``x``.
 
-    For very negative ``x``, :math:`e^{-x}` overflows to ``inf`` and :math:`1/(1+\infty) = 0`,
-    which is the right limit; the overflow warning is silenced because the result is exact.
-    (Never compute :math:`e^{x}/(1+e^{x})` directly: for large positive ``x`` it gives
-    ``inf/inf = nan``.) Every step after the first works in place, on the one new array.
+    For very negative ``x``, :math:`e^{-x}` overflows to ``inf`` and
+    :math:`1/(1+\infty) = 0`, which is the right limit; the overflow warning is silenced
+    because the result is exact. (Never compute :math:`e^{x}/(1+e^{x})` directly: for
+    large positive ``x`` it gives ``inf/inf = nan``.) Every step after the first works
+    in place, on the one new array.
     """
     out = np.negative(np.asarray(x, dtype=np.float64))  # a new array, ours to overwrite
     with np.errstate(over="ignore"):
