@@ -25,11 +25,19 @@ each with the variance-preserving Gaussian init for it:
   :math:`z \sim \mathcal{N}(0,1)`), with :math:`\mathrm{Var}(W) = 1/n`: the fix of the blog post.
 
 The share does not depend on the scale of :math:`z`, so the choice of gain only keeps numbers O(1).
+
+What the collapse does to a classifier (:func:`majority_fraction`): read the C channels of a
+layer in disjoint groups of ``classes``; each group is the score vector of a random
+``classes``-way linear readout of the layer below (the channels of :math:`z_\ell` are independent
+random linear maps of :math:`h_{\ell-1}`). The fraction of inputs that a readout assigns to its
+most common class is about ``1/classes`` (plus sampling noise) when the scores vary with the
+input, and near 1 when every channel sits at its own constant: the net at initialization then
+predicts the same class for nearly every input.
 """
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 
@@ -37,7 +45,7 @@ from course_lib.scratch import init as init_mod
 from course_lib.scratch.activations import ReLU
 from course_lib.scratch.linear import Linear
 
-__all__ = ["ChannelCollapseResult", "run", "between_channel_share", "shifted_relu", "VARIANTS"]
+__all__ = ["ChannelCollapseResult", "run", "between_channel_share", "majority_fraction", "shifted_relu", "VARIANTS"]
 
 RELU_MEAN = 1.0 / math.sqrt(2.0 * math.pi)
 """E[relu(z)] for z ~ N(0, 1)."""
@@ -64,6 +72,23 @@ def between_channel_share(z: np.ndarray) -> float:
     return float(z.mean(axis=0).var() / total)
 
 
+def majority_fraction(z: np.ndarray, classes: int = 10) -> float:
+    r"""Mean, over random ``classes``-way readouts, of the fraction of inputs in the readout's most common class.
+
+    ``z`` (N, C) is read in ``C // classes`` disjoint groups of ``classes`` channels (each group the
+    scores of one readout); a readout predicts :math:`\arg\max_k z_{nk}` for input n.
+    """
+    z = np.asarray(z, dtype=np.float64)
+    if z.ndim != 2 or not 2 <= classes <= z.shape[1]:
+        raise ValueError(f"majority_fraction: need z (N, C) with 2 <= classes <= C, got shape {z.shape}, classes={classes}")
+    groups = z.shape[1] // classes
+    fractions = []
+    for g in range(groups):
+        predicted = np.argmax(z[:, g * classes:(g + 1) * classes], axis=1)
+        fractions.append(np.bincount(predicted, minlength=classes).max() / z.shape[0])
+    return float(np.mean(fractions))
+
+
 _APPLY = {"relu": lambda z: ReLU.forward(z)[0], "linear": lambda z: z, "shifted_relu": shifted_relu}
 _INIT = {  # the variance-preserving Gaussian init for each nonlinearity: Var(W) = gain^2 / n
     "relu": lambda rng, n: init_mod.he_normal(rng, n, n, nonlinearity="relu"),
@@ -82,6 +107,7 @@ class ChannelCollapseResult:
     std: dict  # variant -> (depth,) overall std of z_l
     channel_samples: dict  # variant -> {layer: (batch, k) values of k channels at that layer}
     config: dict
+    majority: dict = field(default_factory=dict)  # variant -> (depth,) majority_fraction of z_l
 
     def table(self, layers=(1, 2, 5, 10, 20, 50)) -> str:
         layers = [l for l in layers if l <= self.depth]
@@ -89,12 +115,21 @@ class ChannelCollapseResult:
                  f"{'nonlinearity':<14}" + "".join(f"{'layer ' + str(l):>10}" for l in layers)]
         for v in self.variants:
             lines.append(f"{v:<14}" + "".join(f"{self.share[v][l - 1]:>10.3f}" for l in layers))
+        if self.majority:
+            k = min(self.config.get("classes", 10), self.width)
+            lines.append(f"share of the inputs in the most common class of a random {k}-way readout of z_l")
+            for v in self.variants:
+                lines.append(f"{v:<14}" + "".join(f"{self.majority[v][l - 1]:>10.3f}" for l in layers))
         return "\n".join(lines)
 
 
 def run(depth: int = 50, width: int = 512, batch: int = 256, variants: tuple = VARIANTS,
-        sample_layers: tuple = (1, 10, 50), sample_channels: int = 8, seed: int = 0) -> ChannelCollapseResult:
-    """Forward one N(0, 1) batch through ``depth`` layers for each nonlinearity; the same input for all."""
+        sample_layers: tuple = (1, 10, 50), sample_channels: int = 8, classes: int = 10,
+        seed: int = 0) -> ChannelCollapseResult:
+    """Forward one N(0, 1) batch through ``depth`` layers for each nonlinearity; the same input for all.
+
+    ``classes``: the size of the random readouts of :func:`majority_fraction` (at most ``width``).
+    """
     if depth < 1 or width < 1 or batch < 2:
         raise ValueError(f"channel_collapse.run: need depth >= 1, width >= 1, batch >= 2; got {depth}, {width}, {batch}")
     unknown = [v for v in variants if v not in _APPLY]
@@ -103,21 +138,23 @@ def run(depth: int = 50, width: int = 512, batch: int = 256, variants: tuple = V
     rng = np.random.default_rng(seed)
     x = rng.standard_normal((batch, width))
     channels = rng.choice(width, size=min(sample_channels, width), replace=False)
-    share, std, samples = {}, {}, {}
+    share, std, samples, majority = {}, {}, {}, {}
     for k, variant in enumerate(variants):
         wrng = np.random.default_rng([seed, k])
-        h, shares, stds, picked = x, [], [], {}
+        h, shares, stds, picked, majorities = x, [], [], {}, []
         for layer in range(1, depth + 1):
             z, _ = Linear.forward(h, _INIT[variant](wrng, width), np.zeros(width))
             shares.append(between_channel_share(z))
             stds.append(float(z.std()))
+            majorities.append(majority_fraction(z, min(classes, width)) if width >= 2 else float("nan"))
             if layer in sample_layers:
                 picked[layer] = z[:, channels].copy()
             h = _APPLY[variant](z)
         share[variant], std[variant], samples[variant] = np.array(shares), np.array(stds), picked
+        majority[variant] = np.array(majorities)
     return ChannelCollapseResult(
         variants=tuple(variants), depth=depth, width=width, batch=batch, share=share, std=std,
-        channel_samples=samples,
+        channel_samples=samples, majority=majority,
         config=dict(depth=depth, width=width, batch=batch, variants=tuple(variants), sample_layers=tuple(sample_layers),
-                    sample_channels=sample_channels, seed=seed),
+                    sample_channels=sample_channels, classes=classes, seed=seed),
     )

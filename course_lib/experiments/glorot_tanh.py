@@ -92,7 +92,10 @@ class GlorotTanhResult:
 
 
 def _forward_backward(params: list, x: np.ndarray, y: np.ndarray):
-    """Tanh hidden layers, linear output, softmax loss; returns (activations, dJ/dz per hidden layer, dJ/dW)."""
+    """Tanh hidden layers, a linear output layer, the softmax loss: forward, backward.
+
+    Returns the activations h_l, and dJ/dz_l and dJ/dW_l of every hidden layer.
+    """
     caches, acts = [], []
     h = x
     for w, b in params[:-1]:

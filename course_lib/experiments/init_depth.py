@@ -15,8 +15,13 @@ The variance argument predicts, for zero-mean independent weights of variance :m
 
 so with ReLU, He's :math:`v = 2/n` keeps the std constant, Xavier's :math:`v = 1/n` (square
 layers) halves the variance at every layer, :math:`(1/\sqrt2)^{L}` in std, and a fixed
-:math:`v = 0.01^2` multiplies it by :math:`n \cdot 10^{-4} / 2` per layer. :func:`predicted_std`
-evaluates the recursion; the result holds both, plus per-layer activation statistics
+:math:`v = 0.01^2` multiplies it by :math:`n \cdot 10^{-4} / 2` per layer. With tanh,
+:math:`\mathbb{E}[\tanh(z)^2]` has no closed form; the recursion is evaluated with
+Gauss-Hermite quadrature. For :math:`n v = g^2 \le 1` it decays to 0 (like
+:math:`1/\sqrt{2\ell}` in std for :math:`g = 1`), for :math:`g > 1` it settles at a fixed
+point: the tanh gain :math:`g = 5/3` (scheme ``"tanh_gain"``) does not keep the variance of a
+linear layer, it offsets tanh's compression. :func:`predicted_std` evaluates the recursion;
+the result holds both, plus per-layer activation statistics
 (:func:`course_lib.diagnostics.activation_stats`) and a sample of values for histograms.
 """
 from __future__ import annotations
@@ -40,9 +45,12 @@ SCHEMES = ("small_random", "xavier_normal", "he_normal")
 EXTRA_SCHEMES = {
     "torch_default": functools.partial(init_mod.he_uniform, a=math.sqrt(5.0)),
     "orthogonal_relu": functools.partial(init_mod.orthogonal, gain=math.sqrt(2.0)),
+    "tanh_gain": functools.partial(init_mod.he_normal, nonlinearity="tanh"),
 }
 r"""Schemes beyond :data:`course_lib.scratch.init.INITIALIZERS`: PyTorch's default ``nn.Linear`` init
-:math:`U(\pm 1/\sqrt{n_\text{in}})` and orthogonal with the ReLU gain."""
+:math:`U(\pm 1/\sqrt{n_\text{in}})`, orthogonal with the ReLU gain, and Gaussian weights with
+torch's tanh gain, :math:`\mathcal{N}(0, (5/3)^2/n_\text{in})` (``kaiming_normal_(w,
+nonlinearity="tanh")``)."""
 
 
 def weight_variance(scheme: str, fan_in: int, fan_out: int) -> float:
@@ -61,25 +69,45 @@ def weight_variance(scheme: str, fan_in: int, fan_out: int) -> float:
         return 2.0 / max(fan_in, fan_out)
     if scheme == "torch_default":  # U(-b, b) with b = 1/sqrt(fan_in): variance b^2 / 3
         return 1.0 / (3.0 * fan_in)
+    if scheme == "tanh_gain":  # (5/3)^2 / fan_in
+        return init_mod.calculate_gain("tanh") ** 2 / fan_in
     raise ValueError(f"weight_variance: no variance rule for scheme {scheme!r}")
 
 
+_NODES, _WEIGHTS = np.polynomial.hermite_e.hermegauss(101)  # E[f(u)] for u ~ N(0, 1)
+_WEIGHTS = _WEIGHTS / _WEIGHTS.sum()
+
+
+def _second_moment(activation: str, var: float) -> float:
+    r""":math:`\mathbb{E}[\phi(z)^2]` for :math:`z \sim \mathcal{N}(0, \mathrm{var})`."""
+    if activation == "relu":
+        return 0.5 * var
+    if activation == "linear":
+        return var
+    return float(np.sum(_WEIGHTS * np.tanh(math.sqrt(var) * _NODES) ** 2))  # tanh, by quadrature
+
+
 def predicted_std(scheme: str, depth: int, width: int, activation: str = "relu", input_var: float = 1.0) -> np.ndarray:
-    r"""Predicted std of :math:`z_1, \dots, z_L` from the variance recursion (ReLU or linear only).
+    r"""Predicted std of :math:`z_1, \dots, z_L` from the variance recursion (ReLU, linear or tanh).
 
     .. math::
 
-        \mathrm{Var}(z_\ell) = n\, v\, \mathrm{Var}(z_{\ell-1}) \cdot \begin{cases} 1/2 & \text{ReLU} \\ 1 & \text{linear} \end{cases},
+        \mathrm{Var}(z_\ell) = n\, v\, \mathbb{E}[\phi(z_{\ell-1})^2], \qquad
+        \mathbb{E}[\phi(z)^2] = \begin{cases} \tfrac12 \mathrm{Var}(z) & \text{ReLU} \\
+        \mathrm{Var}(z) & \text{linear} \\
+        \mathbb{E}[\tanh(z)^2] \text{ (Gauss-Hermite quadrature)} & \text{tanh} \end{cases},
         \qquad \mathrm{Var}(z_1) = n\, v\, \mathrm{Var}(x)
+
+    with :math:`z_{\ell-1}` taken as Gaussian (the mean-field approximation; exact in the mean for
+    ReLU and linear layers).
     """
-    if activation not in ("relu", "linear"):
-        raise ValueError(f"predicted_std: the recursion is exact for 'relu' and 'linear' only, got {activation!r}")
-    factor = 0.5 if activation == "relu" else 1.0
+    if activation not in ("relu", "linear", "tanh"):
+        raise ValueError(f"predicted_std: the recursion covers 'relu', 'linear' and 'tanh' only, got {activation!r}")
     v = weight_variance(scheme, width, width)
     var = np.empty(depth)
     var[0] = width * v * input_var
     for layer in range(1, depth):
-        var[layer] = width * v * factor * var[layer - 1]
+        var[layer] = width * v * _second_moment(activation, var[layer - 1])
     return np.sqrt(var)
 
 
@@ -91,7 +119,7 @@ class InitDepthResult:
     width: int  # units per layer n
     batch: int  # inputs in the batch
     pre_std: dict  # scheme -> (L,) std of z_l over the batch and the units
-    predicted: dict  # scheme -> (L,) predicted std (ReLU/linear only; else absent)
+    predicted: dict  # scheme -> (L,) predicted std (ReLU, linear and tanh; else absent)
     stats: dict  # scheme -> list of LayerStats of h_1..h_{L-1} (after the activation)
     samples: dict  # scheme -> (L, k) a fixed random subset of the entries of each z_l (for histograms)
     act_samples: dict  # scheme -> (L-1, k) the same entries of each h_l = phi(z_l)
@@ -137,7 +165,7 @@ def run(
                     rng=np.random.default_rng([seed, k]))
         trace = model.trace(x)
         pre_std[scheme] = np.array([z.std() for z in trace.pre_activations])
-        if activation in ("relu", "linear"):
+        if activation in ("relu", "linear", "tanh"):
             predicted[scheme] = predicted_std(scheme, depth, width, activation)
         rule = activation if activation in ("relu", "tanh", "sigmoid") else None
         stats[scheme] = activation_stats(trace.activations, activation=rule,

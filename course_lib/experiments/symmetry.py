@@ -1,4 +1,4 @@
-r"""Why a constant initialization never trains: the units of a layer stay identical (the slides' 2-D example).
+r"""Why a constant initialization fails: the units of a layer move together and stay identical (the slides' 2-D example).
 
 The data are the four XOR clouds in the plane (:func:`course_lib.data.make_xor`): two lines are
 needed to separate the classes, so a net with a few hidden units can do it, *if* its hidden units

@@ -18,6 +18,7 @@ __all__ = [
     "plot_symmetry",
     "plot_layer_histograms",
     "plot_std_vs_depth",
+    "plot_tanh_gains",
     "plot_glorot_tanh",
     "plot_init_training",
     "plot_channel_collapse",
@@ -37,6 +38,7 @@ _LABELS = {
     "orthogonal_relu": r"orthogonal, gain $\sqrt{2}$",
     "lsuv": "LSUV",
     "torch_default": r"PyTorch default $U[\pm 1/\sqrt{n}]$",
+    "tanh_gain": r"tanh gain $5/3$",
     "standard": r"standard $U[\pm 1/\sqrt{n}]$",
     "normalized": "normalized (Xavier)",
     "relu": "ReLU",
@@ -159,7 +161,7 @@ def plot_std_vs_depth(*results: Any, titles: Sequence[str] | None = None) -> Fig
     """std of every layer's values against depth (log scale), one panel per result.
 
     ``init_depth.run()``: measured pre-activation std per scheme, with the prediction of the
-    variance recursion dashed (ReLU/linear). ``small_random_depth.run()``: activation std per
+    variance recursion dashed (ReLU, linear and tanh). ``small_random_depth.run()``: activation std per
     weight scale. Several results give several panels (e.g. ReLU and tanh side by side).
     """
     if not results:
@@ -190,6 +192,48 @@ def plot_std_vs_depth(*results: Any, titles: Sequence[str] | None = None) -> Fig
         ax.set_ylabel(ylabel)
         ax.set_title(title if titles is None else titles[i])
         ax.legend(loc="lower left", fontsize=8)
+    return fig
+
+
+_GAIN_LABELS = {
+    "xavier_normal": r"gain 1 (Xavier; LeCun on square layers)",
+    "lecun_normal": r"gain 1 (LeCun)",
+    "he_normal": r"gain $\sqrt{2}$ (He)",
+    "tanh_gain": r"gain $5/3$ (torch's tanh gain)",
+}
+
+
+def plot_tanh_gains(result: Any, schemes: Sequence[str] = ("xavier_normal", "he_normal", "tanh_gain")) -> Figure:
+    """Two panels for a tanh ``init_depth.run()``: the std of every pre-activation against depth
+    (measured, with the variance recursion dashed), and the fraction of activations beyond
+    +-0.95 (tanh's flat region) against depth, one line per weight gain."""
+    if result.activation != "tanh":
+        raise ValueError(f"plot_tanh_gains: needs a tanh run of init_depth, got activation {result.activation!r}")
+    missing = [s for s in schemes if s not in result.pre_std]
+    if missing:
+        raise ValueError(f"plot_tanh_gains: the result has no schemes {missing}; it has {list(result.pre_std)}")
+    fig = _figure(10.5, 3.5)
+    ax, ax2 = _subplots(fig, 1, 2)
+    for k, scheme in enumerate(schemes):
+        color = _SERIES_COLORS[(k + 1) % len(_SERIES_COLORS)]
+        label = _GAIN_LABELS.get(scheme, _label(scheme))
+        layers = np.arange(1, result.depth + 1)
+        ax.plot(layers, result.pre_std[scheme], marker="o", ms=2.5, color=color)
+        if scheme in result.predicted:
+            ax.plot(layers, result.predicted[scheme], ls="--", lw=1.2, color=color, alpha=0.8)
+        sat = [st.saturated for st in result.stats[scheme]]
+        ax2.plot(np.arange(1, len(sat) + 1), sat, marker="o", ms=2.5, color=color, label=label)
+    ax.plot([], [], ls="--", color=PALETTE["grey"], label="variance recursion")
+    ax.set_yscale("log")
+    ax.set_xlabel(r"layer $\ell$")
+    ax.set_ylabel(r"std of $z_\ell$")
+    ax.set_title(f"tanh, width {result.width}: std of the pre-activations")
+    ax.legend(loc="center right", fontsize=8)  # the gains are labelled in the right panel
+    ax2.set_xlabel(r"layer $\ell$")
+    ax2.set_ylabel(r"fraction of $|h_\ell| > 0.95$")
+    ax2.set_ylim(bottom=0)
+    ax2.set_title("saturated activations")
+    ax2.legend(loc="upper right", fontsize=8)
     return fig
 
 

@@ -16,10 +16,10 @@ so a fixed small std (``small_random``) makes activations shrink geometrically w
 Glorot & Bengio (2010) choose :math:`\sigma_W^2 = 2/(\text{fan\_in} + \text{fan\_out})`
 (``xavier_*``), He et al. (2015) choose :math:`2/\text{fan\_in}` because a ReLU halves
 :math:`\mathbb{E}[h^2]` (``he_*``), LeCun et al. (1998) :math:`1/\text{fan\_in}`
-(``lecun_normal``). A constant (including zero) makes every unit of a layer compute the same
-thing forever: identical units get identical gradients, so gradient descent never breaks the
-symmetry. ``orthogonal`` (Saxe et al. 2013) and ``lsuv`` (Mishkin & Matas 2015) go beyond
-the variance argument.
+(``lecun_normal``). A constant (including zero) keeps the units of a layer identical:
+identical units get identical gradients, so the layer's weights change but its units move
+together and gradient descent never breaks the symmetry. ``orthogonal`` (Saxe et al. 2013)
+and ``lsuv`` (Mishkin & Matas 2015) go beyond the variance argument.
 
 Fans and layouts (:func:`fans`): for a 2-D weight in OUR layout (in, out),
 ``fan_in = shape[0]``; torch's ``nn.Linear.weight`` is (out, in) and torch reads
@@ -29,6 +29,9 @@ Conv weights (out_c, in_c, kh, kw) use torch's layout and torch's rule:
 the fans of one piece, (in, out). A 3-D weight could be either a conv1d or a maxout weight, so
 it needs ``layout="conv"`` or ``layout="maxout"`` (in :func:`fans` and in the ``shape=``
 option of the initializers).
+
+The argument checks of every initializer live in small private functions (``_check*``), so
+that the public functions, which the book shows, hold only the mathematics.
 """
 
 from __future__ import annotations
@@ -39,6 +42,8 @@ from dataclasses import dataclass
 from typing import Any, Callable, Sequence
 
 import numpy as np
+
+from course_lib.scratch.linear import Linear
 
 __all__ = [
     "fans",
@@ -90,6 +95,33 @@ def _check_gain(gain: Any, who: str) -> float:
     return float(gain)
 
 
+def _check_small_random(rng: Any, fan_in: Any, fan_out: Any, std: Any) -> tuple[int, int]:
+    """Checked (fan_in, fan_out) of :func:`small_random`, after checking ``rng`` and ``std``."""
+    fan_in, fan_out = _check(rng, fan_in, fan_out, "small_random")
+    if not (np.isfinite(std) and std >= 0):
+        raise ValueError(f"small_random: std must be a finite number >= 0, got {std}")
+    return fan_in, fan_out
+
+
+def _check_he(fan_in: Any, fan_out: Any, a: Any, mode: Any, who: str = "he_std") -> tuple[int, int, float]:
+    """Checked (fan_in, fan_out, a) of the He rules; ``mode`` must name one of the fans."""
+    fan_in, fan_out = _check_fan(fan_in, "fan_in", who), _check_fan(fan_out, "fan_out", who)
+    if isinstance(a, bool) or not isinstance(a, (int, float, np.integer, np.floating)) or not math.isfinite(a):
+        raise ValueError(f"{who}: a (the negative slope) must be a finite number, got {a!r}")
+    if mode not in ("fan_in", "fan_out"):
+        raise ValueError(f"{who}: mode must be 'fan_in' or 'fan_out', got {mode!r}")
+    return fan_in, fan_out, float(a)
+
+
+def _check_slope(param: Any) -> float:
+    """The negative slope of ``calculate_gain("leaky_relu", param)``: 0.01 when ``param`` is None."""
+    if param is None:
+        return 0.01
+    if isinstance(param, bool) or not isinstance(param, (int, float, np.integer, np.floating)) or not math.isfinite(param):
+        raise ValueError(f"calculate_gain: negative_slope {param!r} is not a valid number")
+    return float(param)
+
+
 def _out_shape(
     fan_in: int, fan_out: int, shape: Sequence[int] | None, layout: str | None, who: str
 ) -> tuple[int, ...]:
@@ -107,6 +139,37 @@ def _out_shape(
             f"call {who}(rng, *fans(shape{extra}), shape=shape{extra})"
         )
     return shape
+
+
+def _checked_size(
+    rng: Any, fan_in: Any, fan_out: Any, shape: Sequence[int] | None, layout: str | None, who: str
+) -> tuple[int, ...]:
+    """The shape of the weight an initializer draws, after checking ``rng``, the fans and ``shape``."""
+    fan_in, fan_out = _check(rng, fan_in, fan_out, who)
+    return _out_shape(fan_in, fan_out, shape, layout, who)
+
+
+def _check_lsuv(model: Any, x: Any, rng: Any, tol: Any, max_iter: Any) -> np.ndarray:
+    """The batch ``x`` as float64, after checking every argument of :func:`lsuv`."""
+    _check_rng(rng, "lsuv")
+    if isinstance(tol, bool) or not isinstance(tol, (int, float)) or not (math.isfinite(tol) and tol > 0):
+        raise ValueError(f"lsuv: tol must be a finite number > 0, got {tol!r}")
+    if isinstance(max_iter, bool) or not isinstance(max_iter, (int, np.integer)) or max_iter < 1:
+        raise ValueError(f"lsuv: max_iter must be a positive integer, got {max_iter!r}")
+    for attr in ("params", "num_layers", "act"):
+        if not hasattr(model, attr):
+            raise TypeError(f"lsuv: the model has no {attr!r} (a scratch MLP is expected)")
+    h = np.asarray(x, dtype=np.float64)
+    if h.ndim != 2 or h.shape[0] < 2 or h.shape[1] != model.params["W1"].shape[0]:
+        raise ValueError(f"lsuv: x must be a batch (N, {model.params['W1'].shape[0]}) with N >= 2, got shape {h.shape}")
+    return h
+
+
+def _checked_variance(var: float, layer: int) -> float:
+    """``var``, the variance of a layer's output, if LSUV can rescale it to 1 (finite, > 0)."""
+    if not (math.isfinite(var) and var > 0):
+        raise ValueError(f"lsuv: layer {layer} has output variance {var} on this batch; cannot rescale it to 1")
+    return var
 
 
 # ----- fans and gains ---------------------------------------------------------------------------
@@ -166,24 +229,26 @@ def fans(shape: Sequence[int], layout: str | None = None) -> tuple[int, int]:
 
     .. math::
 
-        \text{(in, out)}: (\text{in}, \text{out}); \qquad
-        (c_\text{out}, c_\text{in}, k_1, \dots): (c_\text{in} \textstyle\prod k,\; c_\text{out} \prod k);
-        \qquad (k, \text{in}, \text{out}): (\text{in}, \text{out})
+        (\text{in}, \text{out}) \mapsto (\text{in}, \text{out}), \qquad
+        (c_\text{out}, c_\text{in}, k_1, \dots) \mapsto
+        (c_\text{in} \textstyle\prod k,\; c_\text{out} \prod k), \qquad
+        (k, \text{in}, \text{out}) \mapsto (\text{in}, \text{out})
 
     * ``"linear"`` (2-D, the default for 2-D): OUR Linear layout (in, out), so
       ``fan_in = shape[0]``. PyTorch's ``nn.Linear`` weight is (out, in) and
       ``torch.nn.init._calculate_fan_in_and_fan_out`` reads ``fan_in = shape[1]``:
       ``fans(W.shape)`` equals torch's rule on ``W.T``.
     * ``"conv"`` (3-D and more, the default for 4-D and 5-D): a convolution weight
-      (out_c, in_c, k1, k2, ...) in torch's layout, with torch's rule (the receptive field
-      ``k1 * k2 * ...`` multiplies both fans).
-    * ``"maxout"`` (3-D): the k pieces of :class:`course_lib.scratch.activations.Maxout`,
-      (k, in, out). ``fan_in = in``, ``fan_out = out``: k does NOT multiply, because each
-      piece is its own linear map of the same input (a unit sums ``in`` inputs, not
-      ``k * in``), and the max passes one piece's gradient back, not a sum over k.
+      (out_c, in_c, k1, k2, ...) in torch's layout, with torch's rule (the receptive
+      field ``k1 * k2 * ...`` multiplies both fans).
+    * ``"maxout"`` (3-D): the k pieces of a maxout unit
+      (:class:`course_lib.scratch.activations.Maxout`), (k, in, out).
+      ``fan_in = in``, ``fan_out = out``: k does NOT multiply, because each piece is
+      its own linear map of the same input (a unit sums ``in`` inputs, not ``k * in``),
+      and the max passes one piece's gradient back, not a sum over k.
 
-    A 3-D weight has no default: (4, 6, 3) may be a conv1d weight or a maxout weight, whose
-    fans differ, so ``layout`` must say which.
+    A 3-D weight has no default: (4, 6, 3) may be a conv1d weight or a maxout weight,
+    whose fans differ, so ``layout`` must say which.
     """
     shape = _check_shape(shape)
     layout = _resolve_layout(shape, layout)
@@ -199,17 +264,31 @@ _LINEAR_NAMES = ("linear", "conv1d", "conv2d", "conv3d", "conv_transpose1d", "co
 
 
 def calculate_gain(nonlinearity: str, param: float | None = None) -> float:
-    r"""The gain :math:`g` that keeps the variance when a layer is followed by ``nonlinearity``.
+    r"""The gain :math:`g` of ``torch.nn.init.calculate_gain`` (std = g / sqrt(fan)).
 
     .. math::
 
         g_\text{linear} = g_\text{sigmoid} = 1,\quad g_\text{tanh} = \tfrac53,\quad
-        g_\text{relu} = \sqrt{2},\quad g_\text{leaky\_relu} = \sqrt{\frac{2}{1 + a^2}},\quad
+        g_\text{relu} = \sqrt{2},\quad g_\text{leaky\_relu} = \sqrt{2/(1 + a^2)},\quad
         g_\text{selu} = \tfrac34
 
-    ``param`` is the negative slope :math:`a` of ``"leaky_relu"`` (default 0.01, as in torch).
-    Same table and names as ``torch.nn.init.calculate_gain``. The ReLU value comes from the
-    halving :math:`\mathbb{E}[\mathrm{relu}(z)^2] = \tfrac12\mathrm{Var}(z)` (He et al. 2015).
+    ``param`` is the negative slope :math:`a` of ``"leaky_relu"`` (default 0.01, as in
+    torch). Same table and names as torch. Not every value keeps the variance:
+
+    * linear, relu, leaky_relu: derived. :math:`\mathrm{Var}(W) = g^2/n` keeps the
+      second moment through a linear unit (g = 1) and through a ReLU, which keeps half
+      of it, :math:`\mathbb{E}[\mathrm{relu}(z)^2] = \tfrac12\mathrm{Var}(z)` (g = sqrt 2;
+      a leaky ReLU keeps :math:`(1 + a^2)/2`, He et al. 2015).
+    * sigmoid (1): a convention, not a derivation. Glorot & Bengio's linear-regime
+      argument needs an odd f with f'(0) = 1; the sigmoid has sigma(0) = 1/2 and
+      sigma'(0) = 1/4.
+    * tanh (5/3): a heuristic. Near 0 tanh is the identity, where g = 1 keeps the
+      variance; 5/3 enlarges the weights to offset tanh's compression of larger
+      inputs, so that a deep tanh stack settles at a std of order 1 instead of
+      decaying. Its variance 25/(9 n), about 2.78/n, is larger than He's 2/n.
+    * selu (3/4): chosen by torch for the gradients, not the variance. A
+      self-normalizing net needs Var(W) = 1/n; torch's documentation says to pass
+      ``"linear"`` for SELU.
     """
     if not isinstance(nonlinearity, str):
         raise ValueError(f"calculate_gain: nonlinearity must be a string, got {nonlinearity!r}")
@@ -220,12 +299,7 @@ def calculate_gain(nonlinearity: str, param: float | None = None) -> float:
     if nonlinearity == "relu":
         return math.sqrt(2.0)
     if nonlinearity == "leaky_relu":
-        if param is None:
-            slope = 0.01
-        elif isinstance(param, bool) or not isinstance(param, (int, float, np.integer, np.floating)) or not math.isfinite(param):
-            raise ValueError(f"calculate_gain: negative_slope {param!r} is not a valid number")
-        else:
-            slope = float(param)
+        slope = _check_slope(param)
         return math.sqrt(2.0 / (1.0 + slope**2))
     if nonlinearity == "selu":
         return 0.75
@@ -246,27 +320,32 @@ def xavier_bound(fan_in: int, fan_out: int, gain: float = 1.0) -> float:
     return math.sqrt(3.0) * xavier_std(fan_in, fan_out, gain)
 
 
-def _mode_fan(fan_in: int, fan_out: int, mode: str, who: str) -> int:
-    if mode not in ("fan_in", "fan_out"):
-        raise ValueError(f"{who}: mode must be 'fan_in' or 'fan_out', got {mode!r}")
-    return fan_in if mode == "fan_in" else fan_out
-
-
-def he_std(fan_in: int, fan_out: int, a: float = 0.0, mode: str = "fan_in", nonlinearity: str = "leaky_relu") -> float:
+def he_std(
+    fan_in: int,
+    fan_out: int,
+    a: float = 0.0,
+    mode: str = "fan_in",
+    nonlinearity: str = "leaky_relu",
+) -> float:
     r"""Target std of He/Kaiming initialization, :math:`g / \sqrt{\text{fan}}`.
 
     With the default ``nonlinearity="leaky_relu"``, :math:`g^2 = 2/(1 + a^2)`, so
-    :math:`\sigma = \sqrt{2 / ((1 + a^2)\,\text{fan})}` (a = 0: ReLU; a > 0: leaky ReLU/PReLU
-    slope). ``fan`` is ``fan_in`` (keeps the forward variance) or ``fan_out`` (backward).
+    :math:`\sigma = \sqrt{2 / ((1 + a^2)\,\text{fan})}` (a = 0: ReLU; a > 0: the
+    negative slope of a leaky ReLU or PReLU). ``fan`` is ``fan_in`` (keeps the
+    forward variance) or ``fan_out`` (keeps the backward one).
     """
-    who = "he_std"
-    fan_in, fan_out = _check_fan(fan_in, "fan_in", who), _check_fan(fan_out, "fan_out", who)
-    if isinstance(a, bool) or not isinstance(a, (int, float, np.integer, np.floating)) or not math.isfinite(a):
-        raise ValueError(f"{who}: a (the negative slope) must be a finite number, got {a!r}")
-    return calculate_gain(nonlinearity, float(a)) / math.sqrt(_mode_fan(fan_in, fan_out, mode, who))
+    fan_in, fan_out, a = _check_he(fan_in, fan_out, a, mode)
+    fan = fan_in if mode == "fan_in" else fan_out
+    return calculate_gain(nonlinearity, a) / math.sqrt(fan)
 
 
-def he_bound(fan_in: int, fan_out: int, a: float = 0.0, mode: str = "fan_in", nonlinearity: str = "leaky_relu") -> float:
+def he_bound(
+    fan_in: int,
+    fan_out: int,
+    a: float = 0.0,
+    mode: str = "fan_in",
+    nonlinearity: str = "leaky_relu",
+) -> float:
     r"""Bound of He uniform :math:`U(-b, b)`: :math:`b = \sqrt3\,\sigma_\text{He}`."""
     return math.sqrt(3.0) * he_std(fan_in, fan_out, a, mode, nonlinearity)
 
@@ -280,8 +359,9 @@ def lecun_std(fan_in: int) -> float:
 def zeros(rng: np.random.Generator, fan_in: int, fan_out: int) -> np.ndarray:
     r"""All-zero weights, :math:`W = 0` (``rng`` is accepted for a uniform signature, unused).
 
-    In a net with hidden layers this is the symmetric start that never trains: all hidden
-    units stay identical. Returns float64 (fan_in, fan_out).
+    The most symmetric start: in a net with hidden layers all hidden units stay identical,
+    and with tanh or ReLU (where phi(0) = 0) no weight gets a gradient at all, so only the
+    output bias learns. Returns float64 (fan_in, fan_out).
     """
     fan_in, fan_out = _check(rng, fan_in, fan_out, "zeros")
     return np.zeros((fan_in, fan_out))
@@ -290,8 +370,9 @@ def zeros(rng: np.random.Generator, fan_in: int, fan_out: int) -> np.ndarray:
 def constant(rng: np.random.Generator, fan_in: int, fan_out: int, value: float) -> np.ndarray:
     r"""Every weight equal to ``value``, :math:`W_{ij} = c` (``rng`` unused, see :func:`zeros`).
 
-    Also symmetric: the units of a layer receive identical gradients and stay identical.
-    Returns float64 (fan_in, fan_out).
+    Also symmetric: the layer trains, but its units receive identical gradients, move
+    together and stay identical, so the layer acts as one unit. Returns float64
+    (fan_in, fan_out).
     """
     fan_in, fan_out = _check(rng, fan_in, fan_out, "constant")
     if not np.isfinite(value):
@@ -299,20 +380,21 @@ def constant(rng: np.random.Generator, fan_in: int, fan_out: int, value: float) 
     return np.full((fan_in, fan_out), float(value))
 
 
-def small_random(rng: np.random.Generator, fan_in: int, fan_out: int, std: float = 0.01) -> np.ndarray:
-    r"""Gaussian weights with a small fixed standard deviation (the slides' "small random numbers").
+def small_random(
+    rng: np.random.Generator, fan_in: int, fan_out: int, std: float = 0.01
+) -> np.ndarray:
+    r"""Gaussian weights with a small fixed std (the slides' "small random numbers").
 
     .. math::
 
-        W_{ij} \sim \mathcal{N}(0, \mathrm{std}^2), \qquad W \in \mathbb{R}^{\text{fan\_in} \times \text{fan\_out}}
+        W_{ij} \sim \mathcal{N}(0, \mathrm{std}^2), \qquad
+        W \in \mathbb{R}^{\text{fan\_in} \times \text{fan\_out}}
 
-    Fine for shallow nets; in deep nets the activations collapse toward zero layer after
-    layer (Glorot & Bengio 2010, He et al. 2015).
-    Returns float64 (fan_in, fan_out). Twin of ``torch.nn.init.normal_(w, 0, std)``.
+    Fine for shallow nets; in deep nets the activations collapse toward zero layer
+    after layer (Glorot & Bengio 2010, He et al. 2015). Returns float64
+    (fan_in, fan_out). Twin of ``torch.nn.init.normal_(w, 0, std)``.
     """
-    fan_in, fan_out = _check(rng, fan_in, fan_out, "small_random")
-    if not (np.isfinite(std) and std >= 0):
-        raise ValueError(f"small_random: std must be a finite number >= 0, got {std}")
+    fan_in, fan_out = _check_small_random(rng, fan_in, fan_out, std)
     return rng.normal(0.0, std, size=(fan_in, fan_out))
 
 
@@ -330,19 +412,19 @@ def xavier_uniform(
 
     .. math::
 
-        W_{ij} \sim U(-a, a), \qquad a = g\sqrt{\frac{6}{\text{fan\_in} + \text{fan\_out}}},
-        \qquad \mathrm{Var}(W_{ij}) = g^2\,\frac{2}{\text{fan\_in} + \text{fan\_out}}
+        W_{ij} \sim U(-a, a), \qquad a = g\sqrt{\frac{6}{n_\text{in} + n_\text{out}}},
+        \qquad \mathrm{Var}(W_{ij}) = g^2\,\frac{2}{n_\text{in} + n_\text{out}}
 
-    The variance is the harmonic compromise between keeping the forward variance
-    (:math:`\text{fan\_in}\,\mathrm{Var}(W) = 1`) and the backward one
-    (:math:`\text{fan\_out}\,\mathrm{Var}(W) = 1`). Returns float64 (fan_in, fan_out), or
-    ``shape``: a conv or maxout weight whose fans (read with ``layout``, needed for a 3-D
-    shape, see :func:`fans`) are (fan_in, fan_out). PyTorch: ``torch.nn.init.xavier_uniform_``
-    on the (out, in) weight gives the same bound.
+    The variance is the compromise between keeping the forward variance
+    (:math:`n_\text{in}\,\mathrm{Var}(W) = 1`) and the backward one
+    (:math:`n_\text{out}\,\mathrm{Var}(W) = 1`). Returns float64 (fan_in, fan_out), or
+    ``shape``: a conv or maxout weight whose fans (read with ``layout``, needed for a
+    3-D shape, see :func:`fans`) are (fan_in, fan_out). PyTorch:
+    ``torch.nn.init.xavier_uniform_`` on the (out, in) weight gives the same bound.
     """
-    fan_in, fan_out = _check(rng, fan_in, fan_out, "xavier_uniform")
+    size = _checked_size(rng, fan_in, fan_out, shape, layout, "xavier_uniform")
     bound = xavier_bound(fan_in, fan_out, gain)
-    return rng.uniform(-bound, bound, size=_out_shape(fan_in, fan_out, shape, layout, "xavier_uniform"))
+    return rng.uniform(-bound, bound, size=size)
 
 
 def xavier_normal(
@@ -358,14 +440,14 @@ def xavier_normal(
 
     .. math::
 
-        W_{ij} \sim \mathcal{N}\!\Big(0,\; g^2\,\frac{2}{\text{fan\_in} + \text{fan\_out}}\Big)
+        W_{ij} \sim \mathcal{N}\!\Big(0,\; g^2\,\frac{2}{n_\text{in} + n_\text{out}}\Big)
 
-    Returns float64 (fan_in, fan_out) or ``shape``. PyTorch: ``torch.nn.init.xavier_normal_``.
-    Glorot & Bengio (2010).
+    Returns float64 (fan_in, fan_out) or ``shape``. PyTorch:
+    ``torch.nn.init.xavier_normal_``. Glorot & Bengio (2010).
     """
-    fan_in, fan_out = _check(rng, fan_in, fan_out, "xavier_normal")
+    size = _checked_size(rng, fan_in, fan_out, shape, layout, "xavier_normal")
     std = xavier_std(fan_in, fan_out, gain)
-    return rng.normal(0.0, std, size=_out_shape(fan_in, fan_out, shape, layout, "xavier_normal"))
+    return rng.normal(0.0, std, size=size)
 
 
 def he_normal(
@@ -385,15 +467,15 @@ def he_normal(
 
         W_{ij} \sim \mathcal{N}\!\Big(0,\; \frac{2}{(1 + a^2)\,\text{fan}}\Big)
 
-    ``a`` is the negative slope of the (leaky/parametric) ReLU that follows (0 for ReLU);
-    ``mode="fan_in"`` keeps the forward variance, ``"fan_out"`` the backward one. Any
-    ``nonlinearity`` of :func:`calculate_gain` may be given instead (then std = gain/sqrt(fan)).
-    Returns float64 (fan_in, fan_out) or ``shape``. PyTorch: ``torch.nn.init.kaiming_normal_``
-    (same arguments and defaults).
+    ``a`` is the negative slope of the (leaky/parametric) ReLU that follows (0 for
+    ReLU); ``mode="fan_in"`` keeps the forward variance, ``"fan_out"`` the backward
+    one. Any ``nonlinearity`` of :func:`calculate_gain` may be given instead (then
+    std = gain / sqrt(fan)). Returns float64 (fan_in, fan_out) or ``shape``. PyTorch:
+    ``torch.nn.init.kaiming_normal_`` (same arguments and defaults).
     """
-    fan_in, fan_out = _check(rng, fan_in, fan_out, "he_normal")
+    size = _checked_size(rng, fan_in, fan_out, shape, layout, "he_normal")
     std = he_std(fan_in, fan_out, a, mode, nonlinearity)
-    return rng.normal(0.0, std, size=_out_shape(fan_in, fan_out, shape, layout, "he_normal"))
+    return rng.normal(0.0, std, size=size)
 
 
 def he_uniform(
@@ -413,13 +495,14 @@ def he_uniform(
 
         W_{ij} \sim U(-b, b), \qquad b = \sqrt{\frac{6}{(1 + a^2)\,\text{fan}}}
 
-    Returns float64 (fan_in, fan_out) or ``shape``. PyTorch: ``torch.nn.init.kaiming_uniform_``.
-    Note: torch's DEFAULT ``nn.Linear`` init is ``kaiming_uniform_(w, a=sqrt(5))``, i.e.
-    :math:`b = 1/\sqrt{\text{fan\_in}}`: neither Xavier nor He.
+    Returns float64 (fan_in, fan_out) or ``shape``. PyTorch:
+    ``torch.nn.init.kaiming_uniform_``. Note: torch's DEFAULT ``nn.Linear`` init is
+    ``kaiming_uniform_(w, a=sqrt(5))``, i.e. :math:`b = 1/\sqrt{n_\text{in}}`: neither
+    Xavier nor He.
     """
-    fan_in, fan_out = _check(rng, fan_in, fan_out, "he_uniform")
+    size = _checked_size(rng, fan_in, fan_out, shape, layout, "he_uniform")
     bound = he_bound(fan_in, fan_out, a, mode, nonlinearity)
-    return rng.uniform(-bound, bound, size=_out_shape(fan_in, fan_out, shape, layout, "he_uniform"))
+    return rng.uniform(-bound, bound, size=size)
 
 
 def lecun_normal(
@@ -430,17 +513,18 @@ def lecun_normal(
     shape: Sequence[int] | None = None,
     layout: str | None = None,
 ) -> np.ndarray:
-    r"""LeCun et al.'s (1998) initialization, variance :math:`1/\text{fan\_in}`.
+    r"""LeCun et al.'s (1998) initialization, variance :math:`1/n_\text{in}`.
 
     .. math::
 
-        W_{ij} \sim \mathcal{N}\!\Big(0,\; \frac{1}{\text{fan\_in}}\Big)
+        W_{ij} \sim \mathcal{N}\!\Big(0,\; \frac{1}{n_\text{in}}\Big)
 
-    Keeps the variance through LINEAR layers. Returns float64 (fan_in, fan_out) or ``shape``.
-    PyTorch has no such function: ``kaiming_normal_(w, nonlinearity="linear")`` is the same.
+    Keeps the variance through LINEAR layers. Returns float64 (fan_in, fan_out) or
+    ``shape``. PyTorch has no such function:
+    ``kaiming_normal_(w, nonlinearity="linear")`` is the same.
     """
-    fan_in, fan_out = _check(rng, fan_in, fan_out, "lecun_normal")
-    return rng.normal(0.0, lecun_std(fan_in), size=_out_shape(fan_in, fan_out, shape, layout, "lecun_normal"))
+    size = _checked_size(rng, fan_in, fan_out, shape, layout, "lecun_normal")
+    return rng.normal(0.0, lecun_std(fan_in), size=size)
 
 
 def orthogonal(
@@ -456,31 +540,32 @@ def orthogonal(
 
     .. math::
 
-        A = QR,\; A_{ij} \sim \mathcal{N}(0, 1), \qquad W = g\, Q\, \mathrm{diag}(\mathrm{sign}\, R_{kk})
+        A = QR,\; A_{ij} \sim \mathcal{N}(0, 1), \qquad
+        W = g\, Q\, \mathrm{diag}(\mathrm{sign}\, R_{kk})
 
-    :math:`A` is drawn in torch's layout ((out, in) for a linear weight, the transpose of ours;
-    (out_c, in_c * k1 * ...) for a conv weight) and the QR runs on its taller side. A linear
-    weight (fan_in, fan_out) gets orthonormal columns, :math:`W^\top W = g^2 I`, when
-    fan_in >= fan_out, else orthonormal rows, :math:`W W^\top = g^2 I`. The sign correction
-    makes Q uniformly (Haar) distributed, not biased by the QR routine's sign convention. Every
-    singular value equals ``g``, so a deep LINEAR net keeps the norm of every input exactly
-    (when no layer narrows). Returns float64 (fan_in, fan_out) or ``shape``; a maxout weight
-    (``layout="maxout"``, shape (k, fan_in, fan_out)) gets k independent orthogonal pieces, one
-    per linear map. PyTorch: ``torch.nn.init.orthogonal_`` on the (out, in) weight, the same
+    :math:`A` is drawn in torch's layout ((out, in) for a linear weight, the transpose
+    of ours; (out_c, in_c * k1 * ...) for a conv weight) and the QR runs on its taller
+    side. A linear weight (fan_in, fan_out) gets orthonormal columns,
+    :math:`W^\top W = g^2 I`, when fan_in >= fan_out, else orthonormal rows,
+    :math:`W W^\top = g^2 I`. The sign correction makes Q uniformly (Haar) distributed,
+    not biased by the QR routine's sign convention. Every singular value equals ``g``,
+    so a deep LINEAR net keeps the norm of every input exactly (when no layer
+    narrows). Returns float64 (fan_in, fan_out) or ``shape``; a maxout weight
+    (``layout="maxout"``, shape (k, fan_in, fan_out)) gets k independent orthogonal
+    pieces. PyTorch: ``torch.nn.init.orthogonal_`` on the (out, in) weight, the same
     algorithm.
     """
-    fan_in, fan_out = _check(rng, fan_in, fan_out, "orthogonal")
+    out_shape = _checked_size(rng, fan_in, fan_out, shape, layout, "orthogonal")
     gain = _check_gain(gain, "orthogonal")
-    out_shape = _out_shape(fan_in, fan_out, shape, layout, "orthogonal")
-    if layout == "maxout":  # (k, fan_in, fan_out): each piece is its own linear map
-        return np.stack([orthogonal(rng, fan_in, fan_out, gain) for _ in range(out_shape[0])])
-    rows = fan_out if len(out_shape) == 2 else out_shape[0]  # torch's layout: (out, in) or (out_c, ...)
+    if layout == "maxout":  # (k, fan_in, fan_out): k independent linear maps
+        pieces = [orthogonal(rng, fan_in, fan_out, gain) for _ in range(out_shape[0])]
+        return np.stack(pieces)
+    rows = fan_out if len(out_shape) == 2 else out_shape[0]  # torch's (out, ...)
     cols = math.prod(out_shape) // rows
     a = rng.standard_normal((rows, cols))
-    if rows < cols:
-        a = a.T
-    q, r = np.linalg.qr(a)  # reduced QR: q has orthonormal columns
-    q = q * np.where(np.diag(r) >= 0, 1.0, -1.0)
+    tall = a if rows >= cols else a.T  # QR of the taller side
+    q, r = np.linalg.qr(tall)  # reduced QR: q has orthonormal columns
+    q = q * np.where(np.diag(r) >= 0, 1.0, -1.0)  # the sign correction
     if rows < cols:
         q = q.T
     q = gain * q.reshape((rows, cols))
@@ -512,34 +597,24 @@ def lsuv(
     .. math::
 
         W_\ell \leftarrow W_\ell \big/ \sqrt{\mathrm{Var}(z_\ell)} \quad
-        \text{while } |\mathrm{Var}(z_\ell) - 1| \ge \text{tol}, \qquad \ell = 1, \dots, L
+        \text{while } |\mathrm{Var}(z_\ell) - 1| \ge \text{tol},
+        \qquad \ell = 1, \dots, L
 
     First every weight gets an orthogonal start (:func:`orthogonal`, unless
-    ``orthogonal_start=False``); then, layer by layer from the input, the weights are divided
-    by the std of that layer's output :math:`z_\ell = h_{\ell-1} W_\ell + b_\ell` on the batch
-    ``x`` (at most ``max_iter`` times), so each pre-activation has variance 1 on this data.
-    (With zero biases one division is exact; a bias makes it approximate, hence the loop.)
+    ``orthogonal_start=False``); then, layer by layer from the input, the weights are
+    divided by the std of that layer's output
+    :math:`z_\ell = h_{\ell-1} W_\ell + b_\ell` on the batch ``x`` (at most ``max_iter``
+    times), so each pre-activation has variance 1 on this data. (With zero biases one
+    division is exact; a bias makes it approximate, hence the loop.)
 
-    ``model``: a scratch MLP (anything with ``params`` holding ``"W1", "b1", ... "WL", "bL"``,
-    ``num_layers`` and an activation op ``act``), not modified. ``x``: a data batch (N, D_in).
-    Returns an :class:`LSUVResult` holding a copy of the model with the new weights. PyTorch has
-    no built-in; the twin is :func:`course_lib.torch_impl.init.lsuv`.
+    ``model``: a scratch MLP (anything with ``params`` holding ``"W1", "b1", ... "WL",
+    "bL"``, ``num_layers`` and an activation op ``act``), not modified. ``x``: a data
+    batch (N, D_in). Returns an :class:`LSUVResult` holding a copy of the model with the
+    new weights. PyTorch has no built-in; the twin is
+    :func:`course_lib.torch_impl.init.lsuv`.
     """
-    from course_lib.scratch.linear import Linear
-
-    _check_rng(rng, "lsuv")
-    if isinstance(tol, bool) or not isinstance(tol, (int, float)) or not (math.isfinite(tol) and tol > 0):
-        raise ValueError(f"lsuv: tol must be a finite number > 0, got {tol!r}")
-    if isinstance(max_iter, bool) or not isinstance(max_iter, (int, np.integer)) or max_iter < 1:
-        raise ValueError(f"lsuv: max_iter must be a positive integer, got {max_iter!r}")
-    for attr in ("params", "num_layers", "act"):
-        if not hasattr(model, attr):
-            raise TypeError(f"lsuv: the model has no {attr!r} (a scratch MLP is expected)")
-    h = np.asarray(x, dtype=np.float64)
-    if h.ndim != 2 or h.shape[0] < 2 or h.shape[1] != model.params["W1"].shape[0]:
-        raise ValueError(f"lsuv: x must be a batch (N, {model.params['W1'].shape[0]}) with N >= 2, got shape {h.shape}")
-
-    new = copy.copy(model)
+    h = _check_lsuv(model, x, rng, tol, max_iter)
+    new = copy.copy(model)  # the model passed in stays unchanged
     new.params = {name: value.copy() for name, value in model.params.items()}
     variances, iterations = [], []
     for i in range(1, new.num_layers + 1):
@@ -549,9 +624,7 @@ def lsuv(
         steps = 0
         while True:
             z, _ = Linear.forward(h, w, b)
-            var = float(np.var(z))
-            if not (math.isfinite(var) and var > 0):
-                raise ValueError(f"lsuv: layer {i} has output variance {var} on this batch; cannot rescale it to 1")
+            var = _checked_variance(float(np.var(z)), i)
             if abs(var - 1.0) < tol or steps == max_iter:
                 break
             w = w / math.sqrt(var)
@@ -561,7 +634,8 @@ def lsuv(
         iterations.append(steps)
         if i < new.num_layers:
             h, _ = new.act.forward(z)
-    return LSUVResult(model=new, variances=tuple(variances), iterations=tuple(iterations), tol=float(tol))
+    return LSUVResult(model=new, variances=tuple(variances),
+                      iterations=tuple(iterations), tol=float(tol))
 
 
 # ----- by name ------------------------------------------------------------------------------------------

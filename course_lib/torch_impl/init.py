@@ -24,6 +24,7 @@ from course_lib.scratch import init as _scratch
 from course_lib.scratch.init import (
     LAYOUTS,
     LSUVResult,
+    _checked_variance,
     calculate_gain,
     he_bound,
     he_std,
@@ -31,6 +32,7 @@ from course_lib.scratch.init import (
     xavier_bound,
     xavier_std,
 )
+from course_lib.torch_impl.linear import linear
 
 __all__ = [
     "fans",
@@ -88,6 +90,33 @@ def _fill_uniform(tensor: torch.Tensor, bound: float, generator: torch.Generator
     return _fill(tensor, generator, lambda t: t.uniform_(-bound, bound, generator=generator))
 
 
+def _check_std(std: float) -> None:
+    if not std >= 0:
+        raise ValueError(f"small_random: std must be >= 0, got {std}")
+
+
+def _check_orthogonal(tensor: torch.Tensor, gain: float, layout: str | None) -> None:
+    if tensor.ndim < 2:
+        raise ValueError(f"orthogonal: a weight needs at least 2 dimensions, got shape {tuple(tensor.shape)}")
+    _scratch._check_gain(gain, "orthogonal")
+    fans(tensor, layout)  # a clear error for a 3-D tensor without a layout, or a layout that does not fit
+
+
+def _check_lsuv(model: Any, x: Any, tol: Any, max_iter: Any) -> torch.Tensor:
+    """The batch ``x`` as a tensor of the model's dtype and device, after checking every argument."""
+    if isinstance(tol, bool) or not isinstance(tol, (int, float)) or not (math.isfinite(tol) and tol > 0):
+        raise ValueError(f"lsuv: tol must be a finite number > 0, got {tol!r}")
+    if isinstance(max_iter, bool) or not isinstance(max_iter, int) or max_iter < 1:
+        raise ValueError(f"lsuv: max_iter must be a positive integer, got {max_iter!r}")
+    for attr in ("num_layers", "act", "W1"):
+        if not hasattr(model, attr):
+            raise TypeError(f"lsuv: the model has no {attr!r} (a torch_impl MLP is expected)")
+    h = torch.as_tensor(x, dtype=model.W1.dtype, device=model.W1.device)
+    if h.ndim != 2 or h.shape[0] < 2 or h.shape[1] != model.W1.shape[0]:
+        raise ValueError(f"lsuv: x must be a batch (N, {model.W1.shape[0]}) with N >= 2, got shape {tuple(h.shape)}")
+    return h
+
+
 def fans(tensor_or_shape: torch.Tensor | Sequence[int], layout: str | None = None) -> tuple[int, int]:
     r"""Twin of `course_lib.scratch.init.fans`.
 
@@ -106,7 +135,9 @@ def fans(tensor_or_shape: torch.Tensor | Sequence[int], layout: str | None = Non
     return _scratch.fans(shape, layout)
 
 
-def small_random(tensor: torch.Tensor, std: float = 0.01, generator: torch.Generator | None = None) -> torch.Tensor:
+def small_random(
+    tensor: torch.Tensor, std: float = 0.01, generator: torch.Generator | None = None
+) -> torch.Tensor:
     r"""Twin of `course_lib.scratch.init.small_random`.
 
     .. math::
@@ -116,11 +147,12 @@ def small_random(tensor: torch.Tensor, std: float = 0.01, generator: torch.Gener
     Fills ``tensor`` in place (no autograd) and returns it. Built-in:
     ``torch.nn.init.normal_(tensor, 0.0, std)``.
     """
-    if not std >= 0:
-        raise ValueError(f"small_random: std must be >= 0, got {std}")
-    gen_device = _gen_device(tensor, generator)
+    _check_std(std)
+    device = _gen_device(tensor, generator)
     with torch.no_grad():
-        noise = torch.randn(tensor.shape, generator=generator, dtype=tensor.dtype, device=gen_device)
+        noise = torch.randn(
+            tensor.shape, generator=generator, dtype=tensor.dtype, device=device
+        )
         tensor.copy_(noise * std)
     return tensor
 
@@ -156,20 +188,26 @@ def constant(tensor: torch.Tensor, value: float) -> torch.Tensor:
 
 
 def xavier_uniform(
-    tensor: torch.Tensor, gain: float = 1.0, generator: torch.Generator | None = None, *, layout: str | None = None
+    tensor: torch.Tensor,
+    gain: float = 1.0,
+    generator: torch.Generator | None = None,
+    *,
+    layout: str | None = None,
 ) -> torch.Tensor:
     r"""Twin of `course_lib.scratch.init.xavier_uniform`.
 
     .. math::
 
-        W_{ij} \sim U(-a, a), \qquad a = g\sqrt{\frac{6}{\text{fan\_in} + \text{fan\_out}}}
+        W_{ij} \sim U(-a, a), \qquad a = g\sqrt{\frac{6}{n_\text{in} + n_\text{out}}}
 
-    In place, fans from :func:`fans` (our (in, out) layout for 2-D; ``layout`` is passed to it
-    and is needed for a 3-D tensor). Built-in:
-    ``torch.nn.init.xavier_uniform_`` on the (out, in) weight: for the same generator state,
-    ``xavier_uniform(W)`` equals ``xavier_uniform_(V)`` with ``V`` (out, in), transposed.
+    In place, fans from :func:`fans` (our (in, out) layout for 2-D; ``layout`` is
+    passed to it and is needed for a 3-D tensor). Built-in:
+    ``torch.nn.init.xavier_uniform_`` on the (out, in) weight: for the same generator
+    state, ``xavier_uniform(W)`` equals ``xavier_uniform_(V)`` with ``V`` (out, in),
+    transposed.
     """
-    return _fill_uniform(tensor, xavier_bound(*fans(tensor, layout), gain), generator)
+    bound = xavier_bound(*fans(tensor, layout), gain)
+    return _fill_uniform(tensor, bound, generator)
 
 
 def xavier_normal(
@@ -201,9 +239,11 @@ def he_normal(
 
         W_{ij} \sim \mathcal{N}\!\Big(0,\; \frac{2}{(1 + a^2)\,\text{fan}}\Big)
 
-    In place. Built-in: ``torch.nn.init.kaiming_normal_`` on ``tensor.T`` (same arguments).
+    In place. Built-in: ``torch.nn.init.kaiming_normal_`` on ``tensor.T`` (same
+    arguments).
     """
-    return _fill_normal(tensor, he_std(*fans(tensor, layout), a, mode, nonlinearity), generator)
+    std = he_std(*fans(tensor, layout), a, mode, nonlinearity)
+    return _fill_normal(tensor, std, generator)
 
 
 def he_uniform(
@@ -242,41 +282,45 @@ def lecun_normal(
 
 
 def orthogonal(
-    tensor: torch.Tensor, gain: float = 1.0, generator: torch.Generator | None = None, *, layout: str | None = None
+    tensor: torch.Tensor,
+    gain: float = 1.0,
+    generator: torch.Generator | None = None,
+    *,
+    layout: str | None = None,
 ) -> torch.Tensor:
     r"""Twin of `course_lib.scratch.init.orthogonal`.
 
     .. math::
 
-        A = QR,\; A_{ij} \sim \mathcal{N}(0, 1), \qquad W = g\, Q\, \mathrm{diag}(\mathrm{sign}\, R_{kk})
+        A = QR,\; A_{ij} \sim \mathcal{N}(0, 1), \qquad
+        W = g\, Q\, \mathrm{diag}(\mathrm{sign}\, R_{kk})
 
-    Orthonormal columns when fan_in >= fan_out (:math:`W^\top W = g^2 I`), else orthonormal
-    rows. A maxout weight (``layout="maxout"``, (k, in, out)) gets k independent orthogonal
-    pieces. In place. Built-in: ``torch.nn.init.orthogonal_`` on ``tensor.T`` (the same
-    algorithm and, for the same generator state, the same numbers).
+    Orthonormal columns when fan_in >= fan_out (:math:`W^\top W = g^2 I`), else
+    orthonormal rows. A maxout weight (``layout="maxout"``, (k, in, out)) gets k
+    independent orthogonal pieces. In place. Built-in: ``torch.nn.init.orthogonal_``
+    on ``tensor.T`` (the same algorithm and, for the same generator state, the same
+    numbers).
     """
-    if tensor.ndim < 2:
-        raise ValueError(f"orthogonal: a weight needs at least 2 dimensions, got shape {tuple(tensor.shape)}")
-    _scratch._check_gain(gain, "orthogonal")
-    fans(tensor, layout)  # a clear error for a 3-D tensor without a layout, or a layout that does not fit
-    if layout == "maxout":  # (k, in, out): each piece is its own linear map
+    _check_orthogonal(tensor, gain, layout)
+    if layout == "maxout":  # (k, in, out): k independent linear maps
         with torch.no_grad():
             for piece in tensor:
                 orthogonal(piece, gain, generator)
         return tensor
-    layout = _torch_layout(tensor)
-    rows = layout[0]
+    shape = _torch_layout(tensor)  # (out, in) for our 2-D (in, out) weight
+    rows = shape[0]
     cols = tensor.numel() // rows
+    device = _gen_device(tensor, generator)
     with torch.no_grad():
-        a = torch.empty(rows, cols, dtype=tensor.dtype, device=_gen_device(tensor, generator))
+        a = torch.empty(rows, cols, dtype=tensor.dtype, device=device)
         a.normal_(0.0, 1.0, generator=generator)
-        if rows < cols:
-            a = a.T
-        q, r = torch.linalg.qr(a)  # reduced QR: q has orthonormal columns
-        q = q * torch.where(torch.diagonal(r) >= 0, 1.0, -1.0).to(q.dtype)
+        tall = a if rows >= cols else a.T  # QR of the taller side
+        q, r = torch.linalg.qr(tall)  # reduced QR: q has orthonormal columns
+        signs = torch.where(torch.diagonal(r) >= 0, 1.0, -1.0).to(q.dtype)
+        q = q * signs  # the sign correction
         if rows < cols:
             q = q.T
-        return _copy_from_torch_layout(tensor, (gain * q).reshape(layout))
+        return _copy_from_torch_layout(tensor, (gain * q).reshape(shape))
 
 
 @torch.no_grad()
@@ -294,24 +338,14 @@ def lsuv(
     .. math::
 
         W_\ell \leftarrow W_\ell \big/ \sqrt{\mathrm{Var}(z_\ell)} \quad
-        \text{while } |\mathrm{Var}(z_\ell) - 1| \ge \text{tol}, \qquad \ell = 1, \dots, L
+        \text{while } |\mathrm{Var}(z_\ell) - 1| \ge \text{tol},
+        \qquad \ell = 1, \dots, L
 
     IN PLACE on a torch twin MLP (:class:`course_lib.torch_impl.model.MLP`: parameters
     ``W1, b1, ... WL, bL``, activation ``act``), like ``torch.nn.init``; returns an
     ``LSUVResult`` whose ``model`` is the same object. Mishkin & Matas (2015).
     """
-    from course_lib.torch_impl.linear import linear
-
-    if isinstance(tol, bool) or not isinstance(tol, (int, float)) or not (math.isfinite(tol) and tol > 0):
-        raise ValueError(f"lsuv: tol must be a finite number > 0, got {tol!r}")
-    if isinstance(max_iter, bool) or not isinstance(max_iter, int) or max_iter < 1:
-        raise ValueError(f"lsuv: max_iter must be a positive integer, got {max_iter!r}")
-    for attr in ("num_layers", "act", "W1"):
-        if not hasattr(model, attr):
-            raise TypeError(f"lsuv: the model has no {attr!r} (a torch_impl MLP is expected)")
-    h = torch.as_tensor(x, dtype=model.W1.dtype, device=model.W1.device)
-    if h.ndim != 2 or h.shape[0] < 2 or h.shape[1] != model.W1.shape[0]:
-        raise ValueError(f"lsuv: x must be a batch (N, {model.W1.shape[0]}) with N >= 2, got shape {tuple(h.shape)}")
+    h = _check_lsuv(model, x, tol, max_iter)
     variances, iterations = [], []
     for i in range(1, model.num_layers + 1):
         w, b = getattr(model, f"W{i}"), getattr(model, f"b{i}")
@@ -320,18 +354,17 @@ def lsuv(
         steps = 0
         while True:
             z = linear(h, w, b)
-            var = float(z.var(unbiased=False))
-            if not (math.isfinite(var) and var > 0):
-                raise ValueError(f"lsuv: layer {i} has output variance {var} on this batch; cannot rescale it to 1")
+            var = _checked_variance(float(z.var(unbiased=False)), i)
             if abs(var - 1.0) < tol or steps == max_iter:
                 break
-            w.div_(math.sqrt(var))
+            w.div_(math.sqrt(var))  # in place, like torch.nn.init
             steps += 1
         variances.append(var)
         iterations.append(steps)
         if i < model.num_layers:
             h = model.act(z)
-    return LSUVResult(model=model, variances=tuple(variances), iterations=tuple(iterations), tol=float(tol))
+    return LSUVResult(model=model, variances=tuple(variances),
+                      iterations=tuple(iterations), tol=float(tol))
 
 
 INITIALIZERS = {
