@@ -41,6 +41,8 @@ from typing import Any, Mapping, Sequence
 
 import numpy as np
 
+from course_lib import checks
+
 __all__ = [
     "LayerStats",
     "GradStats",
@@ -111,10 +113,9 @@ def saturated_mask(values: np.ndarray, activation: str | None = None, saturation
     """
     if activation not in SATURATION_RULES:
         raise ValueError(f"activation_stats: unknown activation {activation!r}; choose one of {SATURATION_RULES}")
-    if not (isinstance(saturation, (int, float, np.floating)) and 0.5 < saturation < 1.0):
-        raise ValueError(f"activation_stats: saturation must be a number in (0.5, 1), got {saturation!r}")
+    s = checks.real(saturation, "saturation", "activation_stats", minimum=0.5, maximum=1,
+                    exclusive_minimum=True, exclusive_maximum=True)
     a = np.asarray(values, dtype=np.float64)
-    s = float(saturation)
     if activation == "sigmoid":
         return (a < 1.0 - s) | (a > s)
     if activation == "tanh":
@@ -220,9 +221,10 @@ def count_dead_units(pre_activations: np.ndarray) -> int:
 
         \#\{\, u : z_{nu} \le 0 \ \text{for all } n \,\}
 
-    ``pre_activations`` (N, ...): the inputs :math:`z` of the ReLU, examples on axis 0. Such a unit
-    outputs 0 and passes back a zero gradient for every example, so on this data nothing
-    changes its incoming weights: it stays dead (``F.relu`` also uses slope 0 at z = 0).
+    ``pre_activations`` (N, ...): the inputs :math:`z` of the ReLU, examples on axis 0.
+    Such a unit outputs 0 and passes back a zero gradient for every example, so on this
+    data nothing changes its incoming weights: it stays dead (``F.relu`` also uses
+    slope 0 at z = 0).
     """
     z = _as_batch(pre_activations, "count_dead_units")
     return int(np.count_nonzero(np.all(z <= 0.0, axis=0)))

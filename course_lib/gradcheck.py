@@ -44,6 +44,8 @@ from typing import Any, Callable
 
 import numpy as np
 
+from course_lib import checks
+
 __all__ = ["numerical_grad", "rel_error", "check_op", "CheckReport", "DEFAULT_H", "THRESHOLD"]
 
 DEFAULT_H = 1e-5
@@ -83,8 +85,7 @@ def numerical_grad(
         raise TypeError(f"x must be a numpy array (it is perturbed in place), got {type(x).__name__}")
     if not np.issubdtype(x.dtype, np.floating):
         raise ValueError(f"x must have a floating dtype to be perturbed, got {x.dtype}")
-    if not h > 0:
-        raise ValueError(f"step h must be positive, got {h}")
+    h = checks.real(h, "h (the step)", "numerical_grad", minimum=0, exclusive_minimum=True)
     dout = np.asarray(dout, dtype=np.float64)
     grad = np.zeros(x.shape, dtype=np.float64)
     for idx in np.ndindex(x.shape):

@@ -10,7 +10,7 @@ import pytest
 
 import course_lib.scratch
 
-SCRATCH_MODULES = ["course_lib", "course_lib.gradcheck", "course_lib.scratch"] + sorted(
+SCRATCH_MODULES = ["course_lib", "course_lib.checks", "course_lib.gradcheck", "course_lib.scratch"] + sorted(
     f"course_lib.scratch.{m.name}" for m in pkgutil.iter_modules(course_lib.scratch.__path__)
 )
 

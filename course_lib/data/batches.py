@@ -16,7 +16,8 @@ from typing import Iterator
 
 import numpy as np
 
-from ._checks import _check_int, _check_rng, _check_seed
+from course_lib import checks
+
 
 __all__ = ["iterate_minibatches", "to_torch_loader"]
 
@@ -54,8 +55,8 @@ def iterate_minibatches(rng, x, y, batch_size: int, shuffle: bool = True,
     :func:`to_torch_loader`.
     """
     if shuffle or rng is not None:
-        _check_rng(rng)
-    batch_size = _check_int("batch_size", batch_size, 1)
+        checks.generator(rng, who="iterate_minibatches")
+    batch_size = checks.integer(batch_size, "batch_size", "iterate_minibatches", minimum=1)
     x, y = _check_xy(x, y)
     if drop_last and batch_size > x.shape[0]:
         raise ValueError(f"drop_last=True with batch_size {batch_size} > {x.shape[0]} examples leaves no batch")
@@ -73,8 +74,8 @@ def to_torch_loader(x, y, batch_size: int, seed: int = 0, device=None, shuffle: 
     ``x`` becomes a tensor of ``dtype`` (default: x's own dtype, float64 for the course's arrays),
     ``y`` an int64 tensor when it holds integers; both are moved to ``device`` (default CPU) once.
     """
-    batch_size = _check_int("batch_size", batch_size, 1)
-    seed = _check_seed(seed)
+    batch_size = checks.integer(batch_size, "batch_size", "to_torch_loader", minimum=1)
+    seed = checks.integer(seed, "seed", "to_torch_loader", minimum=0)
     x, y = _check_xy(x, y)
     if drop_last and batch_size > x.shape[0]:
         raise ValueError(f"drop_last=True with batch_size {batch_size} > {x.shape[0]} examples leaves no batch")

@@ -25,6 +25,8 @@ import urllib.request
 from dataclasses import dataclass
 from pathlib import Path
 
+from course_lib import checks
+
 __all__ = [
     "CACHE_ENV_VAR",
     "RemoteFile",
@@ -186,10 +188,8 @@ def ensure_file(
         )
     if not download:
         raise DownloadError(f"{target} does not exist and download=False.\n" + manual_instructions(dataset, directory))
-    if isinstance(retries, bool) or not isinstance(retries, int) or retries < 1:
-        raise ValueError(f"retries must be a positive integer, got {retries!r}")
-    if not (timeout > 0):
-        raise ValueError(f"timeout must be a positive number of seconds, got {timeout!r}")
+    retries = checks.integer(retries, "retries", "ensure_file", minimum=1)
+    timeout = checks.real(timeout, "timeout (seconds)", "ensure_file", minimum=0, exclusive_minimum=True)
     bases = tuple(dataset.mirrors if mirrors is None else mirrors)
     if not bases or not all(isinstance(b, str) and b for b in bases):
         raise ValueError(f"mirrors must be a non-empty list of base URLs, got {mirrors!r}")

@@ -8,7 +8,8 @@ import random
 
 import numpy as np
 
-from ._checks import _check_int, _check_seed
+from course_lib import checks
+
 from .splits import Splits, _standardize, _stratified_split
 
 __all__ = ["DIGITS_SIZES", "load_digits", "load_mnist1d"]
@@ -36,7 +37,7 @@ def load_digits(seed: int = 0, scale: str = "unit") -> Splits:
     -------
     Splits with ``x_*`` float64 ``(N, 64)`` and ``y_*`` int64, classes ``"0"``..``"9"``.
     """
-    seed = _check_seed(seed)
+    seed = checks.integer(seed, "seed", "load_digits", minimum=0)
     if scale not in ("unit", "standard", "raw"):
         raise ValueError(f"scale must be 'unit', 'standard' or 'raw', got {scale!r}")
     from sklearn.datasets import load_digits as _sk_load_digits
@@ -78,8 +79,8 @@ def load_mnist1d(seed: int = 42, n_val: int = 500) -> Splits:
     (``n_val`` signals, stratified) is carved out of the 4000 training signals; the test set is the
     paper's.
     """
-    seed = _check_seed(seed)
-    n_val = _check_int("n_val", n_val, 0)
+    seed = checks.integer(seed, "seed", "load_mnist1d", minimum=0)
+    n_val = checks.integer(n_val, "n_val", "load_mnist1d", minimum=0)
     # imported lazily: mnist1d pulls in matplotlib.pyplot, requests and scipy at import time
     from mnist1d.data import get_dataset_args, make_dataset
 

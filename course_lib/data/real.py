@@ -15,7 +15,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from ._checks import _check_int, _check_seed
+from course_lib import checks
+
 from .download import RemoteDataset, RemoteFile, fetch_dataset
 from .formats import read_cifar10_archive, read_idx
 from .splits import Splits, _stratified_split
@@ -73,8 +74,8 @@ FASHION_CLASSES = ("T-shirt/top", "Trouser", "Pullover", "Dress", "Coat",
 
 
 def _check_options(n_val, seed, scale, layout, dtype):
-    n_val = _check_int("n_val", n_val, 0)
-    seed = _check_seed(seed)
+    n_val = checks.integer(n_val, "n_val", minimum=0)
+    seed = checks.integer(seed, "seed", minimum=0)
     if scale not in ("unit", "raw"):
         raise ValueError(f"scale must be 'unit' (x / 255, float) or 'raw' (the uint8 values), got {scale!r}")
     if layout not in ("flat", "nchw"):

@@ -5,11 +5,9 @@ and ``y`` int64 ``(n,)``; classes are balanced up to rounding and the points are
 """
 from __future__ import annotations
 
-from numbers import Integral
-
 import numpy as np
 
-from ._checks import _check_int, _check_nonneg, _check_rng
+from course_lib import checks
 
 __all__ = ["make_spirals", "make_xor", "make_blobs", "make_moons", "make_linearly_separable"]
 
@@ -32,10 +30,10 @@ def make_spirals(rng: np.random.Generator, n: int, classes: int = 3, noise: floa
     Arm ``k`` runs from the origin to radius 1 while its angle sweeps 4 radians from ``4k``;
     Gaussian noise of std ``noise`` (radians) is added to the angles. Points are shuffled.
     """
-    _check_rng(rng)
-    classes = _check_int("classes", classes, 2)
-    n = _check_int("n", n, classes)
-    noise = _check_nonneg("noise", noise)
+    checks.generator(rng, who="make_spirals")
+    classes = checks.integer(classes, "classes", "make_spirals", minimum=2)
+    n = checks.integer(n, "n", "make_spirals", minimum=classes)
+    noise = checks.real(noise, "noise", "make_spirals", minimum=0)
     xs, ys = [], []
     for k, m in enumerate(_per_class(n, classes)):
         r = np.linspace(0.0, 1.0, m)
@@ -50,9 +48,9 @@ def make_xor(rng: np.random.Generator, n: int, noise: float = 0.25):
 
     ``noise`` is the std of each cloud. No line separates the two classes.
     """
-    _check_rng(rng)
-    n = _check_int("n", n, 1)
-    noise = _check_nonneg("noise", noise)
+    checks.generator(rng, who="make_xor")
+    n = checks.integer(n, "n", "make_xor", minimum=1)
+    noise = checks.real(noise, "noise", "make_xor", minimum=0)
     corners = np.array([[-1.0, -1.0], [1.0, 1.0], [-1.0, 1.0], [1.0, -1.0]])
     labels = np.array([0, 0, 1, 1])
     xs, ys = [], []
@@ -68,9 +66,9 @@ def make_blobs(rng: np.random.Generator, n: int, centers=3, std: float = 0.5):
     ``centers`` is either an int ``k >= 2`` (the centres are then spread evenly on a circle of
     radius 2.5) or an array ``(k, 2)`` of centres. ``std`` is the std of every blob.
     """
-    _check_rng(rng)
-    if isinstance(centers, Integral) and not isinstance(centers, bool):
-        k = _check_int("centers", centers, 2)
+    checks.generator(rng, who="make_blobs")
+    if checks.is_integer(centers):
+        k = checks.integer(centers, "centers", "make_blobs", minimum=2)
         angle = 2 * np.pi * np.arange(k) / k + np.pi / 2
         centers = 2.5 * np.column_stack([np.cos(angle), np.sin(angle)])
     else:
@@ -79,8 +77,8 @@ def make_blobs(rng: np.random.Generator, n: int, centers=3, std: float = 0.5):
             raise ValueError(f"centers must be an int >= 2 or an array (k>=2, 2), got shape {centers.shape}")
         if not np.all(np.isfinite(centers)):
             raise ValueError("centers must be finite")
-    n = _check_int("n", n, len(centers))
-    std = _check_nonneg("std", std)
+    n = checks.integer(n, "n", "make_blobs", minimum=len(centers))
+    std = checks.real(std, "std", "make_blobs", minimum=0)
     xs, ys = [], []
     for label, (c, m) in enumerate(zip(centers, _per_class(n, len(centers)))):
         xs.append(c + std * rng.standard_normal((m, 2)))
@@ -93,9 +91,9 @@ def make_moons(rng: np.random.Generator, n: int, noise: float = 0.1):
 
     Class 0 is the upper arc centred at (0, 0), class 1 the lower arc centred at (1, 0.5).
     """
-    _check_rng(rng)
-    n = _check_int("n", n, 2)
-    noise = _check_nonneg("noise", noise)
+    checks.generator(rng, who="make_moons")
+    n = checks.integer(n, "n", "make_moons", minimum=2)
+    noise = checks.real(noise, "noise", "make_moons", minimum=0)
     m0, m1 = _per_class(n, 2)
     t0 = np.linspace(0, np.pi, m0)
     t1 = np.linspace(0, np.pi, m1)
@@ -112,9 +110,9 @@ def make_linearly_separable(rng: np.random.Generator, n: int, margin: float = 0.
     Every point lies at distance at least ``margin / 2`` from it: label 1 on the side the normal
     points to, label 0 on the other side. Half the points (rounded up) are in class 0.
     """
-    _check_rng(rng)
-    n = _check_int("n", n, 2)
-    margin = _check_nonneg("margin", margin)
+    checks.generator(rng, who="make_linearly_separable")
+    n = checks.integer(n, "n", "make_linearly_separable", minimum=2)
+    margin = checks.real(margin, "margin", "make_linearly_separable", minimum=0)
     theta = rng.uniform(0, 2 * np.pi)
     normal = np.array([np.cos(theta), np.sin(theta)])
     tangent = np.array([-normal[1], normal[0]])

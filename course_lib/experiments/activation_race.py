@@ -25,6 +25,7 @@ from dataclasses import dataclass
 import numpy as np
 from threadpoolctl import threadpool_limits
 
+from course_lib import checks
 from course_lib.data import load_digits
 from course_lib.experiments._nets import Net
 from course_lib.scratch import activations as act
@@ -112,9 +113,8 @@ def run(
     unknown = [l for l in labels if l not in CONTENDERS]
     if unknown or not labels:
         raise ValueError(f"activation_race: unknown contenders {unknown} (choose from {list(CONTENDERS)}), or none given")
-    if not isinstance(n_seeds, (int, np.integer)) or n_seeds < 1:
-        raise ValueError(f"activation_race: n_seeds must be a positive integer, got {n_seeds!r}")
-    seeds = tuple(range(int(seed), int(seed) + int(n_seeds)))
+    n_seeds = checks.integer(n_seeds, "n_seeds", "activation_race", minimum=1)
+    seeds = tuple(range(int(seed), int(seed) + n_seeds))
     dims = (64,) + (width,) * depth + (10,)
     train_err = np.zeros((len(labels), len(seeds), epochs + 1))
     test_err = np.zeros((len(labels), len(seeds)))

@@ -31,6 +31,7 @@ from dataclasses import dataclass
 import numpy as np
 from threadpoolctl import threadpool_limits
 
+from course_lib import checks
 from course_lib.data import load_digits
 from course_lib.experiments._nets import Net
 from course_lib.scratch.activations import ELU, LeakyReLU, ReLU
@@ -187,9 +188,10 @@ def run(
     seed: int = 0,
 ) -> DeadReLUResult:
     """Every variant on the seeds ``seed, seed + 1, ..., seed + n_seeds - 1`` (split, weights, batches)."""
-    if not isinstance(n_seeds, (int, np.integer)) or n_seeds < 1 or not variants:
-        raise ValueError(f"dead_relu: need n_seeds >= 1 and at least one variant, got n_seeds={n_seeds!r}")
-    seeds = tuple(range(int(seed), int(seed) + int(n_seeds)))
+    n_seeds = checks.integer(n_seeds, "n_seeds", "dead_relu", minimum=1)
+    if not variants:
+        raise ValueError("dead_relu: need at least one variant")
+    seeds = tuple(range(int(seed), int(seed) + n_seeds))
     total = len(seeds) * len(variants) * (warmup + recovery + 1)
     bar = progress_bar(total, progress, desc="dead ReLUs")
     runs = {}

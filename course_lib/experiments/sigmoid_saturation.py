@@ -33,6 +33,7 @@ from dataclasses import dataclass
 import numpy as np
 from threadpoolctl import threadpool_limits
 
+from course_lib import checks
 from course_lib.data import load_digits
 from course_lib.diagnostics import activation_stats, gradient_stats
 from course_lib.experiments._nets import Net
@@ -98,8 +99,7 @@ def run(
         raise ValueError(f"sigmoid_saturation: activation must be 'sigmoid' or 'tanh', got {activation!r}")
     for name, value in (("steps", steps), ("record_every", record_every), ("width", width), ("depth", depth),
                         ("batch_size", batch_size), ("n_fixed", n_fixed)):
-        if not isinstance(value, (int, np.integer)) or value < 1:
-            raise ValueError(f"sigmoid_saturation: {name} must be a positive integer, got {value!r}")
+        checks.integer(value, name, "sigmoid_saturation", minimum=1)
     rng = np.random.default_rng(seed)
     data = load_digits(seed=seed, scale="unit")
     act = get_activation(activation)

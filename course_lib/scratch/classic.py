@@ -16,6 +16,8 @@ from typing import Any
 
 import numpy as np
 
+from course_lib import checks
+
 __all__ = ["Perceptron", "Adaline"]
 
 
@@ -55,11 +57,11 @@ def check_fit_args(x: np.ndarray, y: np.ndarray, who: str, binary: bool) -> tupl
     return x, check_targets(y, x.shape[0], who, binary=binary)
 
 
-def check_hyper(lr: float, epochs: int, who: str) -> None:
-    if not (np.isfinite(lr) and lr > 0):
-        raise ValueError(f"{who}: lr must be a positive number, got {lr}")
-    if isinstance(epochs, bool) or not isinstance(epochs, (int, np.integer)) or epochs < 1:
-        raise ValueError(f"{who}: epochs must be a positive integer, got {epochs!r}")
+def check_hyper(lr: float, epochs: int, who: str) -> tuple[float, int]:
+    """``(lr, epochs)`` as ``(float, int)``, after checking ``lr > 0`` (finite) and ``epochs >= 1``."""
+    lr = checks.real(lr, "lr", who, minimum=0, exclusive_minimum=True)
+    epochs = checks.integer(epochs, "epochs", who, minimum=1)
+    return lr, epochs
 
 
 class Perceptron:
@@ -82,9 +84,7 @@ class Perceptron:
     """
 
     def __init__(self, lr: float = 1.0, epochs: int = 100, shuffle: bool = True, rng: Any = None):
-        check_hyper(lr, epochs, "Perceptron")
-        self.lr = float(lr)
-        self.epochs = int(epochs)
+        self.lr, self.epochs = check_hyper(lr, epochs, "Perceptron")
         self.shuffle = bool(shuffle)
         self.rng = rng
 
@@ -147,12 +147,8 @@ class Adaline:
     """
 
     def __init__(self, lr: float = 0.01, epochs: int = 50, threshold: float = 0.5):
-        check_hyper(lr, epochs, "Adaline")
-        if not np.isfinite(threshold):
-            raise ValueError(f"Adaline: threshold must be finite, got {threshold}")
-        self.lr = float(lr)
-        self.epochs = int(epochs)
-        self.threshold = float(threshold)
+        self.lr, self.epochs = check_hyper(lr, epochs, "Adaline")
+        self.threshold = checks.real(threshold, "threshold", "Adaline")
 
     def fit(self, x: np.ndarray, y: np.ndarray) -> "Adaline":
         x, d = check_fit_args(x, y, "Adaline.fit", binary=False)

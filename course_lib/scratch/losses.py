@@ -11,6 +11,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from course_lib import checks
+
 __all__ = ["SoftmaxCrossEntropy", "SoftmaxCrossEntropyCache", "MulticlassSVM", "MulticlassSVMCache", "check_labels"]
 
 
@@ -134,8 +136,7 @@ class MulticlassSVM:
         scores = _check_scores(scores, "MulticlassSVM")
         n, c = scores.shape
         y = check_labels(y, n, c, "MulticlassSVM")
-        if not np.isfinite(margin):
-            raise ValueError(f"MulticlassSVM: margin must be a finite number, got {margin}")
+        margin = checks.real(margin, "margin", "MulticlassSVM")
         rows = np.arange(n)
         margins = scores - scores[rows, y][:, None] + margin  # (N, C)
         margins[rows, y] = 0.0  # the correct class does not compete with itself

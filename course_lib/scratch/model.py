@@ -11,6 +11,7 @@ from typing import Any, Callable
 
 import numpy as np
 
+from course_lib import checks
 from course_lib.scratch import init as init_mod
 from course_lib.scratch.activations import ACTIVATIONS, get_activation
 from course_lib.scratch.linear import Linear
@@ -54,14 +55,6 @@ def _init_name(init: Any) -> str:
     return getattr(init, "__name__", type(init).__name__)
 
 
-def _check_bias(bias: Any) -> float:
-    if bias is None:
-        return 0.0
-    if isinstance(bias, bool) or not isinstance(bias, (int, float, np.integer, np.floating)) or not np.isfinite(bias):
-        raise ValueError(f"MLP: bias must be None or a finite number, got {bias!r}")
-    return float(bias)
-
-
 def check_mlp_args(dims, activation, loss, weight_scale, reg, init, bias, *, activations, losses, initializers):
     """Validate an MLP's constructor arguments; shared by :class:`MLP` and its torch twin.
 
@@ -72,18 +65,17 @@ def check_mlp_args(dims, activation, loss, weight_scale, reg, init, bias, *, act
     dims = list(dims)
     if len(dims) < 2:
         raise ValueError(f"MLP: dims needs at least [D_in, C], got {dims}")
-    for d in dims:
-        if isinstance(d, bool) or not isinstance(d, (int, np.integer)) or d < 1:
-            raise ValueError(f"MLP: every entry of dims must be a positive integer, got {dims}")
+    if not all(checks.is_integer(d) and d >= 1 for d in dims):
+        raise ValueError(f"MLP: every entry of dims must be a positive integer, got {dims}")
     if not isinstance(activation, str) or activation.lower() not in activations:
         raise ValueError(f"unknown activation {activation!r}; choose one of {sorted(activations)}")
     if loss not in losses:
         raise ValueError(f"MLP: unknown loss {loss!r}; choose one of {sorted(losses)}")
-    if not reg >= 0:
-        raise ValueError(f"MLP: reg must be >= 0, got {reg}")
-    scale = DEFAULT_WEIGHT_SCALE if weight_scale is None else weight_scale
-    if not (np.isfinite(scale) and scale >= 0):
-        raise ValueError(f"MLP: weight_scale must be a finite number >= 0, got {weight_scale}")
+    checks.real(reg, "reg", "MLP", minimum=0)
+    if weight_scale is None:
+        scale = DEFAULT_WEIGHT_SCALE
+    else:
+        scale = checks.real(weight_scale, "weight_scale", "MLP", minimum=0)
     if not (init is None or init == "small_random"):
         if weight_scale is not None:
             raise ValueError(f"MLP: weight_scale applies only to init=None or 'small_random', not to init={init!r}")
@@ -91,7 +83,8 @@ def check_mlp_args(dims, activation, loss, weight_scale, reg, init, bias, *, act
             raise ValueError(f"unknown initializer {init!r}; choose one of {sorted(initializers)}")
         if not isinstance(init, str) and not callable(init):
             raise ValueError(f"MLP: init must be None, a name in {sorted(initializers)} or a callable, got {init!r}")
-    return [int(d) for d in dims], float(scale), _check_bias(bias)
+    bias_value = 0.0 if bias is None else checks.real(bias, "bias", "MLP")
+    return [int(d) for d in dims], float(scale), bias_value
 
 
 class MLP:

@@ -26,9 +26,10 @@ Simonyan & Zisserman (2015) (the per-channel mean).
 from __future__ import annotations
 
 from dataclasses import dataclass
-from numbers import Integral, Real
 
 import numpy as np
+
+from course_lib import checks
 
 __all__ = [
     "CenterStats",
@@ -200,9 +201,7 @@ def _eigh_covariance(x: np.ndarray):
 def _n_components(n_components, d: int, who: str) -> int:
     if n_components is None:
         return d
-    if isinstance(n_components, bool) or not isinstance(n_components, Integral) or not 1 <= n_components <= d:
-        raise ValueError(f"{who}: n_components must be an integer in 1..{d}, got {n_components!r}")
-    return int(n_components)
+    return checks.integer(n_components, "n_components", who, minimum=1, maximum=d)
 
 
 @dataclass(frozen=True, eq=False)
@@ -279,8 +278,7 @@ def _whitening_input(x, kind: str, eps: float, n_components) -> tuple[np.ndarray
     and the number K of directions to keep."""
     if kind not in ("pca", "zca"):
         raise ValueError(f"fit_whitening: kind must be 'pca' or 'zca', got {kind!r}")
-    if isinstance(eps, bool) or not isinstance(eps, Real) or not np.isfinite(eps) or eps < 0:
-        raise ValueError(f"fit_whitening: eps must be a finite number >= 0, got {eps!r}")
+    checks.real(eps, "eps", "fit_whitening", minimum=0)
     x = _training_data(x, "fit_whitening", 2, 2)
     return x, _n_components(n_components, x.shape[1], "fit_whitening")
 
@@ -424,11 +422,8 @@ def subtract_image_mean(x) -> np.ndarray:
 def _window_input(x, center: float, width: float) -> np.ndarray:
     """The checks of :func:`window_level`: ``x`` as float64, a finite center, a width > 0."""
     x = _as_float(x, "window_level")
-    for name, value in (("center", center), ("width", width)):
-        if isinstance(value, bool) or not isinstance(value, Real) or not np.isfinite(value):
-            raise ValueError(f"window_level: {name} must be a finite number, got {value!r}")
-    if width <= 0:
-        raise ValueError(f"window_level: width must be > 0, got {width}")
+    checks.real(center, "center", "window_level")
+    checks.real(width, "width", "window_level", minimum=0, exclusive_minimum=True)
     return x
 
 
@@ -454,8 +449,7 @@ def window_level(x, center: float, width: float) -> np.ndarray:
 def _quantize_input(x, bits: int) -> np.ndarray:
     """The checks of :func:`quantize`: ``x`` as float64 in [0, 1], ``bits`` in 1..32."""
     x = _as_float(x, "quantize")
-    if isinstance(bits, bool) or not isinstance(bits, Integral) or not 1 <= bits <= 32:
-        raise ValueError(f"quantize: bits must be an integer in 1..32, got {bits!r}")
+    checks.integer(bits, "bits", "quantize", minimum=1, maximum=32)
     if x.size and (x.min() < 0.0 or x.max() > 1.0):
         raise ValueError(f"quantize: x must lie in [0, 1] (window or rescale first), got [{x.min():.3g}, {x.max():.3g}]")
     return x

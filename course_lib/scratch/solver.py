@@ -24,6 +24,8 @@ from typing import Any, Callable, Iterator
 import numpy as np
 from tqdm.auto import tqdm
 
+from course_lib import checks
+
 __all__ = ["History", "Solver"]
 
 
@@ -113,16 +115,12 @@ def get_data(data: Any, num_classes: int | None = None) -> dict[str, np.ndarray]
 
 
 def check_settings(batch_size: int, epochs: int, eval_every: int | None, max_eval: int | None) -> None:
-    for name, value, allow_none in (
-        ("batch_size", batch_size, False),
-        ("epochs", epochs, False),
-        ("eval_every", eval_every, True),
-        ("max_eval", max_eval, True),
-    ):
-        if value is None and allow_none:
-            continue
-        if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 1:
-            raise ValueError(f"Solver: {name} must be a positive integer, got {value!r}")
+    """Check the Solver's loop settings: integers >= 1 (``eval_every`` and ``max_eval`` may be None)."""
+    checks.integer(batch_size, "batch_size", "Solver", minimum=1)
+    checks.integer(epochs, "epochs", "Solver", minimum=1)
+    for name, value in (("eval_every", eval_every), ("max_eval", max_eval)):
+        if value is not None:
+            checks.integer(value, name, "Solver", minimum=1)
 
 
 def epoch_batches(rng: np.random.Generator, n: int, batch_size: int) -> Iterator[np.ndarray]:

@@ -13,6 +13,7 @@ from typing import Any
 import numpy as np
 import torch
 
+from course_lib import checks
 from course_lib.scratch.classic import check_fit_args, check_hyper
 
 __all__ = ["Perceptron", "Adaline"]
@@ -54,9 +55,7 @@ class Perceptron:
         device: Any = None,
         dtype: torch.dtype = torch.float64,
     ):
-        check_hyper(lr, epochs, "Perceptron")
-        self.lr = float(lr)
-        self.epochs = int(epochs)
+        self.lr, self.epochs = check_hyper(lr, epochs, "Perceptron")
         self.shuffle = bool(shuffle)
         self.rng = rng
         self.device = torch.device("cpu") if device is None else torch.device(device)
@@ -120,12 +119,8 @@ class Adaline:
         device: Any = None,
         dtype: torch.dtype = torch.float64,
     ):
-        check_hyper(lr, epochs, "Adaline")
-        if not np.isfinite(threshold):
-            raise ValueError(f"Adaline: threshold must be finite, got {threshold}")
-        self.lr = float(lr)
-        self.epochs = int(epochs)
-        self.threshold = float(threshold)
+        self.lr, self.epochs = check_hyper(lr, epochs, "Adaline")
+        self.threshold = checks.real(threshold, "threshold", "Adaline")
         self.device = torch.device("cpu") if device is None else torch.device(device)
         self.dtype = dtype
 

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from typing import Any
 
-import numpy as np
 import torch
 from torch import nn
 
+from course_lib import checks
 from course_lib.scratch.model import Trace, check_mlp_args
 from course_lib.torch_impl.activations import ACTIVATIONS
 from course_lib.torch_impl.init import INITIALIZERS, small_random
@@ -26,7 +26,7 @@ def _generator(rng: Any) -> torch.Generator:
     gen = torch.Generator(device="cpu")
     if rng is None:
         gen.seed()
-    elif isinstance(rng, (int, np.integer)) and not isinstance(rng, bool):
+    elif checks.is_integer(rng):
         gen.manual_seed(int(rng))
     else:
         raise TypeError(f"MLP: rng must be None, an int seed or a torch.Generator, got {type(rng).__name__}")
