@@ -43,6 +43,7 @@ from typing import Any, Callable, Sequence
 
 import numpy as np
 
+from course_lib import checks
 from course_lib.scratch.linear import Linear
 
 __all__ = [
@@ -72,14 +73,11 @@ __all__ = [
 
 # ----- checks ---------------------------------------------------------------------------------
 def _check_rng(rng: Any, who: str) -> None:
-    if not isinstance(rng, np.random.Generator):
-        raise TypeError(f"{who}: rng must be an np.random.Generator (np.random.default_rng(seed)), got {type(rng).__name__}")
+    checks.generator(rng, "rng", who)
 
 
 def _check_fan(value: Any, name: str, who: str) -> int:
-    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 1:
-        raise ValueError(f"{who}: {name} must be a positive integer, got {value!r}")
-    return int(value)
+    return checks.integer(value, name, who, minimum=1)
 
 
 def _check(rng: np.random.Generator, fan_in: int, fan_out: int, who: str) -> tuple[int, int]:
@@ -88,38 +86,30 @@ def _check(rng: np.random.Generator, fan_in: int, fan_out: int, who: str) -> tup
 
 
 def _check_gain(gain: Any, who: str) -> float:
-    if isinstance(gain, bool) or not isinstance(gain, (int, float, np.integer, np.floating)) or not (
-        math.isfinite(gain) and gain >= 0
-    ):
-        raise ValueError(f"{who}: gain must be a finite number >= 0, got {gain!r}")
-    return float(gain)
+    return checks.real(gain, "gain", who, minimum=0.0)
 
 
 def _check_small_random(rng: Any, fan_in: Any, fan_out: Any, std: Any) -> tuple[int, int]:
     """Checked (fan_in, fan_out) of :func:`small_random`, after checking ``rng`` and ``std``."""
     fan_in, fan_out = _check(rng, fan_in, fan_out, "small_random")
-    if not (np.isfinite(std) and std >= 0):
-        raise ValueError(f"small_random: std must be a finite number >= 0, got {std}")
+    checks.real(std, "std", "small_random", minimum=0.0)
     return fan_in, fan_out
 
 
 def _check_he(fan_in: Any, fan_out: Any, a: Any, mode: Any, who: str = "he_std") -> tuple[int, int, float]:
     """Checked (fan_in, fan_out, a) of the He rules; ``mode`` must name one of the fans."""
     fan_in, fan_out = _check_fan(fan_in, "fan_in", who), _check_fan(fan_out, "fan_out", who)
-    if isinstance(a, bool) or not isinstance(a, (int, float, np.integer, np.floating)) or not math.isfinite(a):
-        raise ValueError(f"{who}: a (the negative slope) must be a finite number, got {a!r}")
+    a = checks.real(a, "a (the negative slope)", who)
     if mode not in ("fan_in", "fan_out"):
         raise ValueError(f"{who}: mode must be 'fan_in' or 'fan_out', got {mode!r}")
-    return fan_in, fan_out, float(a)
+    return fan_in, fan_out, a
 
 
 def _check_slope(param: Any) -> float:
     """The negative slope of ``calculate_gain("leaky_relu", param)``: 0.01 when ``param`` is None."""
     if param is None:
         return 0.01
-    if isinstance(param, bool) or not isinstance(param, (int, float, np.integer, np.floating)) or not math.isfinite(param):
-        raise ValueError(f"calculate_gain: negative_slope {param!r} is not a valid number")
-    return float(param)
+    return checks.real(param, "negative_slope", "calculate_gain")
 
 
 def _out_shape(
@@ -152,10 +142,8 @@ def _checked_size(
 def _check_lsuv(model: Any, x: Any, rng: Any, tol: Any, max_iter: Any) -> np.ndarray:
     """The batch ``x`` as float64, after checking every argument of :func:`lsuv`."""
     _check_rng(rng, "lsuv")
-    if isinstance(tol, bool) or not isinstance(tol, (int, float)) or not (math.isfinite(tol) and tol > 0):
-        raise ValueError(f"lsuv: tol must be a finite number > 0, got {tol!r}")
-    if isinstance(max_iter, bool) or not isinstance(max_iter, (int, np.integer)) or max_iter < 1:
-        raise ValueError(f"lsuv: max_iter must be a positive integer, got {max_iter!r}")
+    checks.real(tol, "tol", "lsuv", minimum=0.0, exclusive_minimum=True)
+    checks.integer(max_iter, "max_iter", "lsuv", minimum=1)
     for attr in ("params", "num_layers", "act"):
         if not hasattr(model, attr):
             raise TypeError(f"lsuv: the model has no {attr!r} (a scratch MLP is expected)")
@@ -188,7 +176,7 @@ def _check_shape(shape: Any) -> tuple[int, ...]:
     except TypeError:
         dims = None
     if isinstance(shape, (str, bytes)) or dims is None or not all(
-        isinstance(s, (int, np.integer)) and not isinstance(s, bool) for s in dims
+        checks.is_integer(s) for s in dims
     ):
         raise ValueError(f"fans: shape must be a sequence of integers, got {shape!r}")
     dims = tuple(int(s) for s in dims)

@@ -20,6 +20,7 @@ from typing import Any, Sequence
 
 import torch
 
+from course_lib import checks
 from course_lib.scratch import init as _scratch
 from course_lib.scratch.init import (
     LAYOUTS,
@@ -104,10 +105,8 @@ def _check_orthogonal(tensor: torch.Tensor, gain: float, layout: str | None) -> 
 
 def _check_lsuv(model: Any, x: Any, tol: Any, max_iter: Any) -> torch.Tensor:
     """The batch ``x`` as a tensor of the model's dtype and device, after checking every argument."""
-    if isinstance(tol, bool) or not isinstance(tol, (int, float)) or not (math.isfinite(tol) and tol > 0):
-        raise ValueError(f"lsuv: tol must be a finite number > 0, got {tol!r}")
-    if isinstance(max_iter, bool) or not isinstance(max_iter, int) or max_iter < 1:
-        raise ValueError(f"lsuv: max_iter must be a positive integer, got {max_iter!r}")
+    checks.real(tol, "tol", "lsuv", minimum=0.0, exclusive_minimum=True)
+    checks.integer(max_iter, "max_iter", "lsuv", minimum=1)
     for attr in ("num_layers", "act", "W1"):
         if not hasattr(model, attr):
             raise TypeError(f"lsuv: the model has no {attr!r} (a torch_impl MLP is expected)")
