@@ -127,6 +127,11 @@ def visit(browser, url: str) -> dict:
             mathTypeset: document.querySelectorAll('mjx-container').length,
             mathErrors: document.querySelectorAll('mjx-merror').length,
             images: Array.from(document.images).map(i => ({src: i.src, ok: i.complete && i.naturalWidth > 0})),
+            figures: Array.from(document.querySelectorAll('main img')).map(i => ({
+                src: i.src, alt: i.getAttribute('alt') || '',
+                caption: (i.closest('figure') && i.closest('figure').querySelector('figcaption'))
+                    ? i.closest('figure').querySelector('figcaption').innerText : '',
+            })),
             widgetViews: document.querySelectorAll('script[type="application/vnd.jupyter.widget-view+json"]').length,
             widgetsRendered: Array.from(document.querySelectorAll('.widget-hprogress, .widget-progress'))
                 .filter(e => getComputedStyle(e).visibility === 'visible' && e.offsetWidth > 0).length,
@@ -167,6 +172,21 @@ def test_math_is_typeset(visits, page):
 def test_images_load(visits, page):
     broken = [i["src"] for i in visits[page]["images"] if not i["ok"]]
     assert not broken, f"{page}: images that did not load: {broken}"
+
+
+@pytest.mark.parametrize("page", PAGES)
+def test_figures_have_numbered_captions_and_alt_text(visits, page):
+    """Every image in a page's content sits in a numbered, captioned figure and carries alt text that
+    describes it (myst-nb writes a file name, or nothing, when the cell metadata gives none)."""
+    problems = []
+    for fig in visits[page]["figures"]:
+        name = fig["src"].rsplit("/", 1)[-1]
+        alt = fig["alt"].strip()
+        if len(alt) < 40 or name.split(".")[0] in alt or re.search(r"\.(png|svg|jpe?g)\b", alt):
+            problems.append(f"{name}: alt text {alt!r}")
+        if not re.match(r"Fig\.\s*\d", fig["caption"].strip()):
+            problems.append(f"{name}: no numbered caption (got {fig['caption'][:40]!r})")
+    assert not problems, f"{page}:\n  " + "\n  ".join(problems)
 
 
 @pytest.mark.parametrize("page", PAGES)

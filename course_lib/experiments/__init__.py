@@ -24,6 +24,7 @@ Chapter 2 (activation functions):
 * :mod:`~course_lib.experiments.sigmoid_saturation` -- Saturation of the top hidden layer of a deep sigmoid net (Glorot & Bengio 2010, Fig. 2).
 * :mod:`~course_lib.experiments.dead_relu` -- Dead ReLUs: units knocked out by one too-large step, counted, and what brings them back.
 * :mod:`~course_lib.experiments.activation_race` -- The same small MLP trained on digits with each activation: how fast does it learn, at what cost?
+* :mod:`~course_lib.experiments.readable_activations` -- Not an experiment: the chapter's activations written for reading (no checks, no speed tricks), tested equal to the library's.
 
 Chapter 3 (weight initialization):
 

@@ -38,9 +38,9 @@ def tanh(x: torch.Tensor) -> torch.Tensor:
 
         \tanh(x) = \operatorname{sign}(x)\, \frac{1 - e^{-2|x|}}{1 + e^{-2|x|}}
 
-    Shapes: any -> same. :math:`e^{-2|x|} - 1` is computed with ``expm1`` (exact near 0, never
-    overflows); ``torch.where`` instead of ``abs``/``sign`` keeps the slope 1 at x = 0.
-    Built-in: ``torch.tanh``.
+    Shapes: any -> same. :math:`e^{-2|x|} - 1` is computed with ``expm1`` (exact near 0,
+    never overflows); ``torch.where`` instead of ``abs``/``sign`` keeps the slope 1 at
+    x = 0. Built-in: ``torch.tanh``.
     """
     e = torch.expm1(2.0 * torch.where(x >= 0, -x, x))  # e^{-2|x|} - 1, in (-1, 0]
     t = -e / (2.0 + e)  # tanh(|x|)
@@ -76,9 +76,11 @@ def leaky_relu(x: torch.Tensor, negative_slope: float = 0.01) -> torch.Tensor:
 
     .. math::
 
-        f(x) = \begin{cases} x & x > 0 \\ \alpha x & x \le 0 \end{cases}, \quad \alpha = \text{negative\_slope}
+        f(x) = \begin{cases} x & x > 0 \\ \alpha x & x \le 0 \end{cases},
+        \quad \alpha = \text{negative\_slope}
 
-    Shapes: any -> same. Built-in: ``F.leaky_relu(x, negative_slope=0.01)`` (slope at 0: alpha).
+    Shapes: any -> same. Built-in: ``F.leaky_relu(x, negative_slope=0.01)``
+    (slope at 0: alpha).
     """
     return torch.where(x > 0, x, negative_slope * x)
 
@@ -90,16 +92,23 @@ def prelu(x: torch.Tensor, a: torch.Tensor) -> torch.Tensor:
 
         f(x) = \begin{cases} x & x > 0 \\ a_c\, x & x \le 0 \end{cases}
 
-    Shapes: ``a`` (1,) shared, or (C,) one slope per channel along axis 1 of ``x`` ((N, C, ...)).
-    Autograd gives the gradient of ``a`` too. Built-in: ``F.prelu(x, a)``.
+    Shapes: ``a`` (1,) shared, or (C,) one slope per channel along axis 1 of ``x``
+    ((N, C, ...)). Autograd gives the gradient of ``a`` too.
+    Built-in: ``F.prelu(x, a)``.
     """
+    a = _prelu_slopes(x, a)  # (1,), or (1, C, 1, ...) to broadcast along axis 1 of x
+    return torch.where(x > 0, x, a * x)
+
+
+def _prelu_slopes(x: torch.Tensor, a: torch.Tensor) -> torch.Tensor:
+    """``a`` checked for :func:`prelu`; (C,) slopes are shaped (1, C, 1, ...)."""
     if a.ndim != 1 or a.numel() == 0:
         raise ValueError(f"prelu: a must be a 1-D tensor of shape (1,) or (C,), got shape {tuple(a.shape)}")
     if a.numel() > 1:
         if x.ndim < 2 or x.shape[1] != a.numel():
             raise ValueError(f"prelu: a has {a.numel()} slopes but x of shape {tuple(x.shape)} has no such axis 1")
         a = a.reshape((1, a.numel()) + (1,) * (x.ndim - 2))
-    return torch.where(x > 0, x, a * x)
+    return a
 
 
 def elu(x: torch.Tensor, alpha: float = 1.0) -> torch.Tensor:
@@ -109,8 +118,9 @@ def elu(x: torch.Tensor, alpha: float = 1.0) -> torch.Tensor:
 
         f(x) = \begin{cases} x & x > 0 \\ \alpha\,(e^{x} - 1) & x \le 0 \end{cases}
 
-    Shapes: any -> same. ``expm1`` of :math:`\min(x, 0)` (``clamp(max=0)``, whose slope at 0 is
-    1, so the slope of f at 0 is alpha as in ``F.elu``). Built-in: ``F.elu(x, alpha=1.0)``.
+    Shapes: any -> same. ``expm1`` of :math:`\min(x, 0)` (``clamp(max=0)``, whose slope
+    at 0 is 1, so the slope of f at 0 is alpha as in ``F.elu``).
+    Built-in: ``F.elu(x, alpha=1.0)``.
     """
     return torch.where(x > 0, x, alpha * torch.expm1(torch.clamp(x, max=0.0)))
 
@@ -122,9 +132,9 @@ def maxout(x: torch.Tensor, w: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
 
         \mathrm{out} = \max_{j=1..k} \big(x W_j + b_j\big)
 
-    Shapes: ``x`` (N, D), ``w`` (k, D, M), ``b`` (k, M) -> (N, M). ``torch.max(z, dim=0)``
-    routes the gradient to the first maximal piece on a tie, as the scratch op does
-    (``torch.amax`` would split it).
+    Shapes: ``x`` (N, D), ``w`` (k, D, M), ``b`` (k, M) -> (N, M).
+    ``torch.max(z, dim=0)`` routes the gradient to the first maximal piece on a tie, as
+    the scratch op does (``torch.amax`` would split it).
     """
     z = torch.matmul(x, w) + b[:, None, :]  # (k, N, M)
     return z.max(dim=0).values
