@@ -190,6 +190,21 @@ def test_figures_have_numbered_captions_and_alt_text(visits, page):
 
 
 @pytest.mark.parametrize("page", PAGES)
+def test_listings_do_not_scroll_sideways(browser, server, page):
+    """On a 1366-pixel-wide screen (a common laptop), no code listing of a tab needs a scroll bar."""
+    tab = browser.new_page(viewport={"width": 1366, "height": 900})
+    tab.goto(f"{server}/{page}.html", wait_until="load")
+    tab.add_style_tag(content=".sd-tab-content { display: block !important; }")  # measure every tab
+    overflow = tab.evaluate(
+        """() => Array.from(document.querySelectorAll('.sd-tab-content div.highlight pre'))
+            .map(e => e.scrollWidth - e.clientWidth)"""
+    )
+    tab.close()
+    wide = [px for px in overflow if px > 1]
+    assert not wide, f"{page}: {len(wide)} of {len(overflow)} listings scroll sideways (by {wide} px)"
+
+
+@pytest.mark.parametrize("page", PAGES)
 def test_widgets_render(visits, page):
     v = visits[page]
     if v["widgetViews"]:

@@ -1,6 +1,6 @@
 """Sphinx extension that makes the built book work with no network.
 
-Two jobs:
+Three jobs:
 
 1. Serve MathJax 3 and the Jupyter widget manager from the build itself. The files come from the
    npm packages pinned in ``tools/web/package.json`` (installed into ``tools/web/node_modules``)
@@ -8,6 +8,7 @@ Two jobs:
    points ``mathjax_path`` and ``nb_ipywidgets_js`` at those copies.
 2. Remove the duplicated inline scripts that Sphinx 7 puts on every page (the theme and
    sphinx-thebe both register ``THEBE_JS_URL``; declaring a ``const`` twice is a console error).
+3. Add the book's own small style sheet, ``static/course.css`` (the size of code listings).
 """
 
 from __future__ import annotations
@@ -41,6 +42,9 @@ def _check_sources() -> None:
 def _on_builder_inited(app: Sphinx) -> None:
     if app.builder.format == "html":
         _check_sources()
+        # the book's own style sheet (tools/sphinx_ext/static/course.css): listing font size
+        app.config.html_static_path.append(str(Path(__file__).parent / "static"))
+        app.add_css_file("course.css")
 
 
 def _copy_assets(app: Sphinx, exception: Exception | None) -> None:
