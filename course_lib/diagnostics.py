@@ -152,7 +152,9 @@ def activation_stats(
     Non-finite values are kept: they make ``mean``/``std`` nan or inf, which is itself a diagnosis.
     """
     if isinstance(values, np.ndarray):
-        raise ValueError("activation_stats: values must be a sequence of per-layer arrays; wrap a single array in a list")
+        raise ValueError(
+            "activation_stats: values must be a sequence of per-layer arrays; wrap a single array in a list"
+        )
     values = list(values)
     if not values:
         raise ValueError("activation_stats: values is empty; pass one array per layer")
@@ -244,6 +246,8 @@ def record_forward(model: Any, x: np.ndarray) -> tuple[list[np.ndarray], list[np
     for attr in ("params", "num_layers", "act"):
         if not hasattr(model, attr):
             raise ValueError(f"record_forward: model has no {attr!r} (a course_lib.scratch.model.MLP is expected)")
+    if model.act is None:
+        raise ValueError("record_forward: maxout layers are not supported; use model.trace(x)")
     h = np.asarray(x, dtype=np.float64)
     if h.ndim != 2 or h.shape[1] != model.params["W1"].shape[0]:
         raise ValueError(f"record_forward: x must have shape (N, {model.params['W1'].shape[0]}), got {h.shape}")

@@ -18,7 +18,15 @@ import pytest
 
 from course_lib import plotting
 from course_lib.data import load_digits
-from course_lib.experiments import channel_collapse, glorot_tanh, init_depth, init_training, small_random_depth, symmetry
+from course_lib.experiments import (
+    channel_collapse,
+    glorot_tanh,
+    init_depth,
+    init_training,
+    small_random_depth,
+    symmetry,
+)
+from course_lib.experiments._threads import one_blas_thread
 from course_lib.scratch import init
 from course_lib.scratch.model import MLP
 
@@ -100,10 +108,14 @@ def test_training_amplifies_a_tiny_push():
     bit, near 1e-16), so the outcome is the same on every machine; a push 30% larger gives the same
     outcome, so it does not hinge on the exact size either."""
     for nudge in (1e-12, 1.3e-12):
-        nudged = symmetry.run(hidden=4, steps=2000, starts=("constant",), nudge=nudge, grid_size=5, seed=0).runs["constant"]
+        nudged = symmetry.run(
+            hidden=4, steps=2000, starts=("constant",), nudge=nudge, grid_size=5, seed=0
+        ).runs["constant"]
         assert 10 * nudge < nudged.weight_spread[-1] < 1e-5  # grows, yet stays tiny
         assert one_line_accuracy(nudged.accuracy)
-        tipped = symmetry.run(hidden=5, steps=2000, starts=("constant",), nudge=nudge, grid_size=5, seed=3).runs["constant"]
+        tipped = symmetry.run(
+            hidden=5, steps=2000, starts=("constant",), nudge=nudge, grid_size=5, seed=3
+        ).runs["constant"]
         assert tipped.weight_spread[-1] > 0.3 and tipped.accuracy >= 0.95 and tipped.loss[-1] < 0.05
 
 
@@ -282,7 +294,8 @@ def test_init_depth_claims_on_other_seeds(seed):
 def test_predicted_std_is_the_variance_recursion():
     """A scalar recursion of a few multiplications: rounding of order eps, so rtol = 1e-12 is loose."""
     np.testing.assert_allclose(init_depth.predicted_std("he_normal", 30, 256), math.sqrt(2), rtol=1e-12)
-    np.testing.assert_allclose(init_depth.predicted_std("xavier_normal", 30, 256), 2.0 ** (-np.arange(30) / 2), rtol=1e-12)
+    np.testing.assert_allclose(init_depth.predicted_std("xavier_normal", 30, 256), 2.0 ** (-np.arange(30) / 2),
+                               rtol=1e-12)
     np.testing.assert_allclose(init_depth.predicted_std("lecun_normal", 5, 64, activation="linear"), 1.0, rtol=1e-12)
     with pytest.raises(ValueError):
         init_depth.predicted_std("he_normal", 5, 64, activation="sigmoid")
@@ -334,7 +347,9 @@ def test_tanh_depth_claims(tanh_depth):
     assert 0.98 < g53[-1] < 1.2 and g53[-1] == pytest.approx(res.predicted["tanh_gain"][-1], rel=0.06)
     # the ordering at every layer, and the saturation in the deep layers
     assert np.all(g53 > he) and np.all(he > xa)
-    deep = {s: np.mean([st.saturated for st in res.stats[s][-10:]]) for s in ("xavier_normal", "he_normal", "tanh_gain")}
+    deep = {
+        s: np.mean([st.saturated for st in res.stats[s][-10:]]) for s in ("xavier_normal", "he_normal", "tanh_gain")
+    }
     assert deep["xavier_normal"] < 0.005 and 0.01 < deep["he_normal"] < 0.035 and 0.06 < deep["tanh_gain"] < 0.13
     assert res.stats["tanh_gain"][-1].saturated > 2 * res.stats["he_normal"][-1].saturated
     assert res.pre_std["small_random"][-1] < 1e-20
@@ -358,7 +373,8 @@ def test_tanh_gains_on_other_seeds(seed):
     # the decaying gain-1 signal wanders more (a random walk in the logarithm) than the fixed points
     for s, rel in zip(TANH_SCHEMES[1:], (0.15, 0.06, 0.06)):
         assert res.pre_std[s][-1] == pytest.approx(res.predicted[s][-1], rel=rel)
-    assert res.stats["tanh_gain"][-1].saturated > res.stats["he_normal"][-1].saturated > res.stats["xavier_normal"][-1].saturated
+    last = {s: res.stats[s][-1].saturated for s in ("tanh_gain", "he_normal", "xavier_normal")}
+    assert last["tanh_gain"] > last["he_normal"] > last["xavier_normal"]
 
 
 def test_gain_table_facts():
@@ -420,7 +436,8 @@ def test_torch_default_init_divides_the_std_by_sqrt6_per_relu_layer(seed):
 
 def test_orthogonal_gain_one_halves_like_xavier():
     """'With gain 1 an orthogonal ReLU net halves the variance at every layer just like Xavier's'."""
-    res = init_depth.run(depth=20, width=128, batch=256, schemes=("orthogonal", "orthogonal_relu"), n_samples=10, seed=0)
+    res = init_depth.run(depth=20, width=128, batch=256, schemes=("orthogonal", "orthogonal_relu"), n_samples=10,
+                         seed=0)
     assert res.ratio_per_layer("orthogonal") == pytest.approx(1 / math.sqrt(2), abs=0.02)
     assert res.ratio_per_layer("orthogonal_relu") == pytest.approx(1.0, abs=0.03)
 
@@ -486,7 +503,7 @@ def test_lsuv_on_the_digits_net():
     largest deviation from 1 is {2.2e-16}), and on other images the variances stay within about
     {14%} of 1'."""
     digits = load_digits(seed=0, scale="standard")
-    with init_training.single_threaded_blas():
+    with one_blas_thread():
         out = init.lsuv(MLP([64] + [128] * 29 + [10], init="orthogonal", rng=0), digits.x_train[:256],
                         np.random.default_rng(0), tol=0.1)
     assert set(out.iterations) == {1}  # integers

@@ -12,9 +12,11 @@ import pytest
 import torch
 
 from course_lib.gradcheck import numerical_grad, rel_error
+from course_lib.scratch import activations as A
 from course_lib.scratch.model import MLP
 from course_lib.scratch.optim import SGD
-from course_lib.scratch.solver import History, Solver
+from course_lib.scratch.solver import History, Solver, apply_update
+from course_lib.torch_impl import activations as T
 from course_lib.torch_impl.model import MLP as TorchMLP
 from course_lib.torch_impl.optim import SGD as TwinSGD
 from course_lib.torch_impl.solver import Solver as TorchSolver
@@ -37,7 +39,8 @@ def data() -> dict[str, np.ndarray]:
 
 
 def copy_to_torch(model: MLP, **kwargs) -> TorchMLP:
-    twin = TorchMLP(model.dims, activation=model.activation, loss=model.loss_name, reg=model.reg, **kwargs)
+    twin = TorchMLP(model.dims, activation=model.activation, loss=model.loss_name, reg=model.reg,
+                    activation_kwargs=model.activation_kwargs, pieces=model.pieces, **kwargs)
     twin.load_state_dict({k: torch.from_numpy(v.copy()) for k, v in model.params.items()})
     return twin
 
@@ -47,8 +50,12 @@ NETS = [
     dict(dims=[4, 5, 6, 3], activation="relu", loss="softmax", reg=0.3),
     dict(dims=[4, 6, 5, 3], activation="sigmoid", loss="svm", reg=0.1),
     dict(dims=[4, 3], activation="relu", loss="svm", reg=0.05),
+    dict(dims=[4, 6, 5, 3], activation=A.LeakyReLU, activation_kwargs={"negative_slope": 0.3}, loss="softmax", reg=0.1),
+    dict(dims=[4, 6, 3], activation="elu", activation_kwargs={"alpha": 0.5}, loss="svm", reg=0.0),
+    dict(dims=[4, 5, 6, 3], activation="maxout", pieces=3, loss="softmax", reg=0.2),
 ]
-NET_IDS = ["relu_softmax", "relu_softmax_reg_deep", "sigmoid_svm_reg", "linear_svm"]
+NET_IDS = ["relu_softmax", "relu_softmax_reg_deep", "sigmoid_svm_reg", "linear_svm", "leaky_slope_0.3",
+           "elu_alpha_0.5_svm", "maxout_3_pieces_reg"]
 
 
 def _batch(seed: int = 0, n: int = 7, d: int = 4, c: int = 3):
@@ -82,8 +89,12 @@ def test_scratch_and_torch_mlp_agree(net: dict) -> None:
     torch.testing.assert_close(torch.as_tensor(model.scores(x)), twin.scores(torch.as_tensor(x)).detach())
     np.testing.assert_array_equal(model.predict(x), twin.predict(x).numpy())
     assert model.accuracy(x, y) == twin.accuracy(x, y)
+    assert model.error(x, y) == twin.error(x, y) == pytest.approx(1 - model.accuracy(x, y))
+    assert model.num_params == twin.num_params
     for h, th in zip(model.hidden(x), twin.hidden(x)):
         torch.testing.assert_close(torch.as_tensor(h), th.detach())
+    for z, tz in zip(model.pre_activations(x), twin.pre_activations(x)):
+        torch.testing.assert_close(torch.as_tensor(z), tz.detach())
 
 
 def test_mlp_parameter_layout_and_init() -> None:
@@ -100,6 +111,73 @@ def test_mlp_parameter_layout_and_init() -> None:
     assert [n for n, _ in twin.named_parameters()] == ["W1", "b1", "W2", "b2"]
     assert twin.W1.shape == (5, 7) and twin.W1.dtype == torch.float64
     torch.testing.assert_close(TorchMLP([5, 7, 3], rng=0).W1, twin.W1)
+
+
+def test_activation_by_class_or_name_with_hyperparameters() -> None:
+    """A class and its name build the same net; the hyperparameters reach every hidden layer."""
+    x, _ = _batch(0, n=20)
+    slope = {"negative_slope": 0.2}
+    by_name = MLP([4, 6, 5, 3], activation="leaky_relu", activation_kwargs=slope, rng=0, weight_scale=1.0)
+    by_class = MLP([4, 6, 5, 3], activation=A.LeakyReLU, activation_kwargs=slope, rng=0, weight_scale=1.0)
+    assert by_class.activation == "leaky_relu" and by_class.activation_kwargs == {"negative_slope": 0.2}
+    np.testing.assert_array_equal(by_name.scores(x), by_class.scores(x))
+    trace = by_class.trace(x)
+    for z, h in zip(trace.pre_activations[:-1], trace.activations):
+        np.testing.assert_array_equal(h, np.where(z > 0, z, 0.2 * z))
+    np.testing.assert_array_equal(by_class.act.forward(trace.pre_activations[0])[0], trace.activations[0])
+    assert "negative_slope" in repr(by_class)
+    default = MLP([4, 6, 3], activation=A.LeakyReLU, rng=0, weight_scale=1.0)  # the op's own default, 0.01
+    z = default.pre_activations(x)[0]
+    np.testing.assert_array_equal(default.hidden(x)[0], np.where(z > 0, z, 0.01 * z))
+    twin = TorchMLP([4, 6, 5, 3], activation=T.leaky_relu, activation_kwargs={"negative_slope": 0.2})
+    assert twin.activation == "leaky_relu" and TorchMLP([4, 3], activation=A.ELU).activation == "elu"
+
+
+def test_maxout_layers_have_k_pieces() -> None:
+    model = MLP([4, 6, 5, 3], activation="maxout", pieces=3, rng=0, bias=0.1)
+    assert model.act is None and model.pieces == 3
+    assert model.params["W1"].shape == (3, 4, 6) and model.params["b1"].shape == (3, 6)
+    assert model.params["W2"].shape == (3, 6, 5) and model.params["W3"].shape == (5, 3)
+    assert np.all(model.params["b2"] == 0.1)
+    assert model.num_params == 3 * (4 * 6 + 6) + 3 * (6 * 5 + 5) + (5 * 3 + 3)
+    x, _ = _batch(1, n=9)
+    h1, _ = A.Maxout.forward(x, model.params["W1"], model.params["b1"])
+    np.testing.assert_array_equal(model.hidden(x)[0], h1)
+    np.testing.assert_array_equal(model.pre_activations(x)[0], h1)  # maxout: z is the layer's output
+    assert MLP([4, 6, 3], activation=A.Maxout, rng=0).pieces == 2  # the default k
+    # the k pieces are drawn one after the other, like k separate layers
+    he = MLP([4, 6, 3], activation="maxout", pieces=2, init="he_normal", rng=5).params["W1"]
+    rng = np.random.default_rng(5)
+    from course_lib.scratch import init as S
+    np.testing.assert_array_equal(he, np.stack([S.he_normal(rng, 4, 6), S.he_normal(rng, 4, 6)]))
+    twin = TorchMLP([4, 6, 5, 3], activation="maxout", pieces=3, rng=0, init="he_normal")
+    assert twin.W1.shape == (3, 4, 6) and twin.b2.shape == (3, 5) and twin.W3.shape == (5, 3)
+    assert twin.W1[0].std() > 0 and not torch.equal(twin.W1[0], twin.W1[1])
+
+
+def test_tools_that_need_an_elementwise_activation_refuse_maxout() -> None:
+    from course_lib.diagnostics import record_forward
+    from course_lib.scratch.init import lsuv
+    from course_lib.torch_impl.init import lsuv as twin_lsuv
+
+    x, _ = _batch(0, n=16)
+    model = MLP([4, 6, 3], activation="maxout", rng=0)
+    for call in (lambda: record_forward(model, x), lambda: lsuv(model, x, np.random.default_rng(0)),
+                 lambda: twin_lsuv(TorchMLP([4, 6, 3], activation="maxout", rng=0), x)):
+        with pytest.raises(ValueError, match="maxout"):
+            call()
+    leaky = MLP([4, 6, 5, 3], activation="leaky_relu", activation_kwargs={"negative_slope": 0.5},
+                weight_scale=1.0, rng=0)
+    pre, act = record_forward(leaky, x)  # the model's slope, not the op's default
+    np.testing.assert_array_equal(act[1], np.where(pre[1] > 0, pre[1], 0.5 * pre[1]))
+
+
+def test_mlp_error_is_the_misclassified_fraction() -> None:
+    x, y = _batch(2, n=40)
+    model = MLP([4, 6, 3], weight_scale=1.0, rng=0)
+    assert model.error(x, y) == np.mean(model.predict(x) != y)
+    with pytest.raises(ValueError, match="0..2"):
+        model.error(x, np.full(40, 3))
 
 
 def test_mlp_initial_loss_is_log_c() -> None:
@@ -143,6 +221,15 @@ def test_mlp_bad_inputs_raise_clear_errors(make_call, match: str) -> None:
         (dict(dims=[4, 3], loss="mse"), "loss"),
         (dict(dims=[4, 3], reg=-1.0), "reg"),
         (dict(dims=[4, 3], weight_scale=-0.1), "weight_scale"),
+        (dict(dims=[4, 3], activation=A.PReLU), "activation"),
+        (dict(dims=[4, 3], activation=None), "activation"),
+        (dict(dims=[4, 3], activation="relu", activation_kwargs={"negative_slope": 0.1}), "negative_slope"),
+        (dict(dims=[4, 3], activation="leaky_relu", activation_kwargs={"slope": 0.1}), "slope"),
+        (dict(dims=[4, 3], activation="leaky_relu", activation_kwargs={"negative_slope": np.nan}), "negative_slope"),
+        (dict(dims=[4, 3], activation="elu", activation_kwargs=[("alpha", 1.0)]), "activation_kwargs"),
+        (dict(dims=[4, 3], activation="relu", pieces=2), "pieces"),
+        (dict(dims=[4, 3], activation="maxout", pieces=0), "pieces"),
+        (dict(dims=[4, 3], activation="maxout", activation_kwargs={"alpha": 1.0}), "alpha"),
     ],
 )
 def test_mlp_bad_constructor_arguments(kwargs: dict, match: str) -> None:
@@ -168,6 +255,22 @@ def test_torch_solver_trains_a_small_mlp(data) -> None:
     history = TorchSolver(model, data, opt, batch_size=16, epochs=4, progress=False).train()
     assert isinstance(history, History)
     assert history.train_acc[-1] > 0.95
+
+
+def test_apply_update_is_one_optimizer_step_on_every_parameter() -> None:
+    x, y = _batch(0, n=12)
+    model = MLP([4, 6, 3], activation="maxout", pieces=2, weight_scale=0.5, rng=0)
+    before = {k: v.copy() for k, v in model.params.items()}
+    opt = SGD(lr=0.3, momentum=0.9)
+    states = {k: opt.init(v) for k, v in model.params.items()}
+    _, grads = model.loss(x, y)
+    apply_update(model, opt, grads, states, lr=0.1)  # lr overrides the optimizer's
+    for k in model.params:
+        np.testing.assert_array_equal(model.params[k], before[k] - 0.1 * grads[k])  # first momentum step: b = g
+        assert states[k].step == 1
+    apply_update(model, opt, grads, states)
+    for k in model.params:
+        np.testing.assert_array_equal(states[k].momentum_buffer, 0.9 * grads[k] + grads[k])
 
 
 def test_history_lengths(data) -> None:
@@ -204,9 +307,11 @@ def test_solver_is_deterministic_and_accepts_splits_objects(data) -> None:
     runs = []
     for d in (data, SimpleNamespace(**data)):
         model = MLP([2, 8, 3], rng=0)
-        runs.append(Solver(model, d, SGD(lr=0.1, momentum=0.5), batch_size=16, epochs=2, seed=3, progress=False).train())
+        runs.append(Solver(model, d, SGD(lr=0.1, momentum=0.5), batch_size=16, epochs=2, seed=3,
+                           progress=False).train())
     assert runs[0].loss == runs[1].loss
-    other = Solver(MLP([2, 8, 3], rng=0), data, SGD(lr=0.1, momentum=0.5), batch_size=16, epochs=2, seed=4, progress=False)
+    other = Solver(MLP([2, 8, 3], rng=0), data, SGD(lr=0.1, momentum=0.5), batch_size=16, epochs=2, seed=4,
+                   progress=False)
     assert other.train().loss != runs[0].loss  # another seed, another batch order
 
 

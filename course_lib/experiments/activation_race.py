@@ -11,10 +11,13 @@ with the initialization matched to it,
     W \sim \mathcal{N}\!\left(0, \tfrac{g}{n_\text{in}}\right), \qquad
     g = 2 \text{ for ReLU and leaky ReLU (He et al. 2015)}, \quad g = 1 \text{ otherwise (LeCun et al. 1998)},
 
-biases 0. Maxout layers (k = 2 pieces, each initialized like a linear layer with g = 1) replace
-``Linear -> activation`` and have twice the parameters. Recorded per epoch: the training error
-over the whole training split; at the end: test error, number of parameters, and the wall-clock
-time per epoch (a measurement of this machine, not a result).
+biases 0 (``init="he_normal"`` and ``"lecun_normal"``). Maxout layers (k = 2 pieces, each
+initialized like a linear layer with g = 1) replace ``Linear -> activation`` and have twice the
+parameters. Each net is the scratch :class:`~course_lib.scratch.model.MLP`, trained by the
+:class:`~course_lib.scratch.solver.Solver` with :class:`~course_lib.scratch.optim.SGD` one epoch at
+a time. Recorded per epoch: the training error over the whole training split; at the end: test
+error, number of parameters, and the wall-clock time per epoch (training and the end-of-epoch
+evaluation; a measurement of this machine, not a result).
 """
 
 from __future__ import annotations
@@ -27,23 +30,24 @@ from threadpoolctl import threadpool_limits
 
 from course_lib import checks
 from course_lib.data import load_digits
-from course_lib.experiments._nets import Net
 from course_lib.scratch import activations as act
-from course_lib.scratch.solver import progress_bar
+from course_lib.scratch.model import MLP
+from course_lib.scratch.optim import SGD
+from course_lib.scratch.solver import Solver, progress_bar
 
 __all__ = ["RaceResult", "run", "CONTENDERS"]
 
 CONTENDERS: dict[str, tuple] = {
-    # label: (activation class or None for maxout, hyperparameters, init gain g)
-    "sigmoid": (act.Sigmoid, {}, 1.0),
-    "tanh": (act.Tanh, {}, 1.0),
-    "LeCun tanh": (act.LeCunTanh, {}, 1.0),
-    "ReLU": (act.ReLU, {}, 2.0),
-    "leaky ReLU": (act.LeakyReLU, {"negative_slope": 0.01}, 2.0),
-    "ELU": (act.ELU, {"alpha": 1.0}, 1.0),
-    "maxout (k=2)": (None, {}, 1.0),
+    # label: (activation class, hyperparameters, initializer: gain 2 for the ReLU family, else 1)
+    "sigmoid": (act.Sigmoid, {}, "lecun_normal"),
+    "tanh": (act.Tanh, {}, "lecun_normal"),
+    "LeCun tanh": (act.LeCunTanh, {}, "lecun_normal"),
+    "ReLU": (act.ReLU, {}, "he_normal"),
+    "leaky ReLU": (act.LeakyReLU, {"negative_slope": 0.01}, "he_normal"),
+    "ELU": (act.ELU, {"alpha": 1.0}, "lecun_normal"),
+    "maxout (k=2)": (act.Maxout, {}, "lecun_normal"),
 }
-"""label -> (activation class, or None for a maxout layer; hyperparameters; init gain)."""
+"""label -> (activation class for ``MLP(activation=...)``; its hyperparameters; ``MLP(init=...)``)."""
 
 MAXOUT_PIECES = 2
 
@@ -76,7 +80,10 @@ class RaceResult:
                  f"{'test err':>10}{f'epochs to {threshold:.0%}':>14}{'s/epoch':>9}"]
         for i, label in enumerate(self.labels):
             r = reach[i]
-            reach_txt = "never" if np.all(np.isinf(r)) else f"{np.mean(r[np.isfinite(r)]):.1f}" + ("*" if np.any(np.isinf(r)) else "")
+            if np.all(np.isinf(r)):
+                reach_txt = "never"
+            else:  # the mean over the seeds that got there; * when some seeds never did
+                reach_txt = f"{np.mean(r[np.isfinite(r)]):.1f}" + ("*" if np.any(np.isinf(r)) else "")
             lines.append(
                 f"{label:<14}{self.n_params[i]:>8d}{self.train_error[i, :, 1].mean():>16.1%}"
                 f"{self.train_error[i, :, -1].mean():>16.1%}{self.test_error[i].mean():>10.1%}"
@@ -84,17 +91,6 @@ class RaceResult:
             )
         lines.append(f"(means over seeds {list(self.seeds)}; * = not reached on every seed)")
         return "\n".join(lines)
-
-
-def _init(rng: np.random.Generator, dims: tuple, gain: float, maxout: bool) -> list:
-    params = []
-    for i, (fan_in, fan_out) in enumerate(zip(dims[:-1], dims[1:])):
-        std = np.sqrt(gain / fan_in)
-        if maxout and i < len(dims) - 2:
-            params.append([rng.normal(0.0, std, size=(MAXOUT_PIECES, fan_in, fan_out)), np.zeros((MAXOUT_PIECES, fan_out))])
-        else:
-            params.append([rng.normal(0.0, std, size=(fan_in, fan_out)), np.zeros(fan_out)])
-    return params
 
 
 def run(
@@ -110,9 +106,11 @@ def run(
     seed: int = 0,
 ) -> RaceResult:
     """Train one net per contender on the seeds ``seed, ..., seed + n_seeds - 1`` (split, weights, batches)."""
-    unknown = [l for l in labels if l not in CONTENDERS]
+    unknown = [label for label in labels if label not in CONTENDERS]
     if unknown or not labels:
-        raise ValueError(f"activation_race: unknown contenders {unknown} (choose from {list(CONTENDERS)}), or none given")
+        raise ValueError(
+            f"activation_race: unknown contenders {unknown} (choose from {list(CONTENDERS)}), or none given"
+        )
     n_seeds = checks.integer(n_seeds, "n_seeds", "activation_race", minimum=1)
     seeds = tuple(range(int(seed), int(seed) + n_seeds))
     dims = (64,) + (width,) * depth + (10,)
@@ -124,24 +122,22 @@ def run(
     with threadpool_limits(1, user_api="blas"):
         for j, s in enumerate(seeds):
             data = load_digits(seed=s, scale="unit")
-            x, y = data.x_train, data.y_train
             for i, label in enumerate(labels):
-                cls, hyper, gain = CONTENDERS[label]
-                rng = np.random.default_rng([s, 7])  # same draws (hence same batches) for every contender
-                net = Net(_init(rng, dims, gain, cls is None), cls, dict(hyper))
-                n_params[i] = net.n_params
-                velocity = [[np.zeros_like(w), np.zeros_like(b)] for w, b in net.params]
-                train_err[i, j, 0] = net.error(x, y)
+                cls, hyper, init = CONTENDERS[label]
+                model = MLP(dims, activation=cls, activation_kwargs=hyper, init=init,
+                            pieces=MAXOUT_PIECES if cls is act.Maxout else None, rng=np.random.default_rng([s, 7]))
+                n_params[i] = model.num_params
+                # the same batches for every contender: the Solver draws them from its seed
+                solver = Solver(model, data, SGD(lr, momentum=momentum), batch_size=batch_size, epochs=1, seed=s,
+                                progress=False)
+                train_err[i, j, 0] = model.error(data.x_train, data.y_train)
                 for e in range(epochs):
                     start = time.perf_counter()
-                    order = rng.permutation(len(x))
-                    for k in range(0, len(x), batch_size):
-                        idx = order[k : k + batch_size]
-                        net.sgd_step(x[idx], y[idx], lr, momentum, velocity)
+                    history = solver.train()  # one more epoch, then the accuracy on the training split
                     times[i].append(time.perf_counter() - start)
-                    train_err[i, j, e + 1] = net.error(x, y)
+                    train_err[i, j, e + 1] = 1.0 - history.train_acc[-1]
                     bar.update(1)
-                test_err[i, j] = net.error(data.x_test, data.y_test)
+                test_err[i, j] = model.error(data.x_test, data.y_test)
     bar.close()
     return RaceResult(
         labels=tuple(labels),

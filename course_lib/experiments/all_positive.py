@@ -5,9 +5,9 @@ For a unit :math:`z = w \cdot x + b` the gradient on its weights is
 (pixels in [0, 1], or the outputs of a sigmoid layer), the gradient of every weight of the unit has
 the same sign for a given example: the activations chapter shows the resulting zig-zag for one
 unit with two weights. Here the same effect on the first layer of a real problem: a linear softmax
-classifier on sklearn digits / 16, trained by full-batch gradient descent (the scratch ``Linear``
-and ``SoftmaxCrossEntropy`` ops), on raw, centred and standardized inputs (statistics from the
-training split), for a grid of learning rates. Measured, for each input and seed:
+classifier on sklearn digits / 16 (the scratch ``MLP([64, 10])``: no hidden layer), trained by
+full-batch gradient descent (the scratch ``SGD`` optimizer), on raw, centred and standardized inputs
+(statistics from the training split), for a grid of learning rates. Measured, for each input and seed:
 
 * the fraction of per-example weight-gradient rows (one per example and output unit) whose
   non-zero entries all have one sign, at initialization;
@@ -35,9 +35,12 @@ import numpy as np
 from course_lib.data import load_digits
 from course_lib.scratch.linear import Linear
 from course_lib.scratch.losses import SoftmaxCrossEntropy
+from course_lib.scratch.model import MLP
+from course_lib.scratch.optim import SGD
 from course_lib.scratch.preprocessing import fit_center, fit_standardize
+from course_lib.scratch.solver import apply_update
 
-from ._linear_models import single_blas_thread, train_softmax
+from ._threads import single_blas_thread
 
 __all__ = ["DigitsRun", "AllPositiveResult", "same_sign_fraction", "softmax_hessian", "loss_rises", "run",
            "INPUTS", "ONSET_FACTORS"]
@@ -132,15 +135,36 @@ def same_sign_fraction(grads: np.ndarray) -> float:
 # Digits: full-batch gradient descent on a linear softmax classifier
 # --------------------------------------------------------------------------------------------
 def _fit(x, y, lr, max_steps, threshold, w0):
-    """``(w, b, curve, steps)``: the final weights, the loss per step until the loss reaches
-    ``threshold``, diverges, or max_steps is spent, and the steps taken (None: not reached)."""
-    w, b, curve = train_softmax(x, y, w0.shape[1], lr, max_steps, w0=w0, threshold=threshold)
-    return w, b, curve, (len(curve) - 1 if curve[-1] <= threshold else None)
+    r"""Full-batch gradient descent of the linear classifier ``MLP([D, K])`` from the weights ``w0``.
+
+    .. math::
+
+        (W, b) \leftarrow (W, b) - \eta\, \nabla J(W, b), \qquad
+        J = \frac1N \sum_n -\log \operatorname{softmax}(x_n W + b)_{y_n}
+
+    ``x`` (N, D), ``y`` (N,), ``w0`` (D, K), the biases start at 0. Runs until the loss reaches
+    ``threshold``, diverges (non-finite, or 10 times the first loss) or ``max_steps`` steps are
+    spent. Returns ``(model, curve, steps)``: the final model, ``curve[t]`` the loss before step t,
+    and the number of steps taken to reach the threshold (None: not reached).
+    """
+    model = MLP([x.shape[1], w0.shape[1]], init=lambda rng, fan_in, fan_out: w0.copy(), rng=0)
+    sgd = SGD(lr=lr)
+    states = {name: sgd.init(p) for name, p in model.params.items()}
+    curve = []
+    for _ in range(max_steps + 1):
+        with np.errstate(over="ignore", invalid="ignore"):
+            loss, grads = model.loss(x, y)
+        curve.append(loss)
+        if loss <= threshold or not np.isfinite(loss) or loss > 10 * curve[0] or len(curve) > max_steps:
+            break
+        apply_update(model, sgd, grads, states)
+    curve = np.array(curve)
+    return model, curve, (len(curve) - 1 if curve[-1] <= threshold else None)
 
 
 def _train(x, y, lr, max_steps, threshold, w0):
     """Loss per step until the loss reaches ``threshold``, diverges, or max_steps is spent."""
-    _, _, curve, steps = _fit(x, y, lr, max_steps, threshold, w0)
+    _, curve, steps = _fit(x, y, lr, max_steps, threshold, w0)
     return curve, steps
 
 
@@ -169,8 +193,8 @@ def run(seeds=(0, 1, 2), lrs=(1.0, 2.0, 5.0, 10.0, 20.0, 50.0, 100.0), threshold
             xi = inputs[name]
             curves, steps, ends = {}, {}, {}
             for lr in lrs:
-                w_end, b_end, curves[lr], steps[lr] = _fit(xi, y_train, lr, max_steps, threshold, w0)
-                ends[lr] = (w_end, b_end)
+                model, curves[lr], steps[lr] = _fit(xi, y_train, lr, max_steps, threshold, w0)
+                ends[lr] = (model.params["W1"], model.params["b1"])
             reached = [lr for lr in lrs if steps[lr] is not None]
             best = min(reached, key=lambda lr: (steps[lr], lr)) if reached else None
             scores, _ = Linear.forward(xi, w0, np.zeros(split.n_classes))

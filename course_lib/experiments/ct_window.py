@@ -28,7 +28,7 @@ import numpy as np
 
 from course_lib.scratch.preprocessing import fit_standardize, quantize, window_level
 
-from ._linear_models import single_blas_thread
+from ._threads import single_blas_thread
 
 __all__ = ["WINDOWS", "REPRESENTATIONS", "Phantom", "CTWindowResult", "make_phantom", "make_patches", "run"]
 

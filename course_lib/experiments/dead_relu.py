@@ -22,6 +22,10 @@ the same inputs standardized (zero-centred), with the same network and steps.
 For leaky ReLU and ELU "off" means the same event (pre-activation :math:`\le 0` on every
 example), but such a unit still receives a gradient (times the slope), so it is not dead in the
 strict sense; the experiment measures whether that gradient actually brings it back.
+
+The network is the scratch :class:`~course_lib.scratch.model.MLP` (the variant's activation and
+hyperparameters), and :class:`~course_lib.scratch.optim.SGD` takes the steps, in a loop of its own:
+the protocol's three phases need a learning rate per step and counts between them.
 """
 
 from __future__ import annotations
@@ -33,9 +37,10 @@ from threadpoolctl import threadpool_limits
 
 from course_lib import checks
 from course_lib.data import load_digits
-from course_lib.experiments._nets import Net
 from course_lib.scratch.activations import ELU, LeakyReLU, ReLU
-from course_lib.scratch.solver import progress_bar
+from course_lib.scratch.model import MLP
+from course_lib.scratch.optim import SGD
+from course_lib.scratch.solver import apply_update, progress_bar
 
 __all__ = ["Variant", "VARIANTS", "DeadRun", "DeadReLUResult", "run", "run_variant"]
 
@@ -110,10 +115,10 @@ class DeadReLUResult:
         return "\n".join(lines)
 
 
-def _off_masks(net: Net, x: np.ndarray) -> list[np.ndarray]:
+def _off_masks(model: MLP, x: np.ndarray) -> list[np.ndarray]:
     """Per hidden layer, the units whose pre-activation is <= 0 on every row of x
     (the units :func:`course_lib.diagnostics.count_dead_units` counts)."""
-    return [np.all(z <= 0.0, axis=0) for z in net.pre_activations(x)]
+    return [np.all(z <= 0.0, axis=0) for z in model.pre_activations(x)]
 
 
 def run_variant(
@@ -130,26 +135,25 @@ def run_variant(
     """One run of the protocol for one variant (same split, weights and batches for every variant)."""
     data = load_digits(seed=seed, scale=variant.scale)
     x, y = data.x_train, data.y_train
-    rng = np.random.default_rng(seed)
     dims = (data.n_features,) + tuple(widths) + (data.n_classes,)
-    params = []
-    for i, (fan_in, fan_out) in enumerate(zip(dims[:-1], dims[1:])):
-        w = rng.normal(0.0, np.sqrt(2.0 / fan_in), size=(fan_in, fan_out))
-        b = np.full(fan_out, variant.bias_init if i < len(dims) - 2 else 0.0)
-        params.append([w, b])
-    net = Net(params, variant.act, dict(variant.hyper))
+    model = MLP(dims, activation=variant.act, activation_kwargs=variant.hyper, init="he_normal",
+                bias=variant.bias_init, rng=np.random.default_rng(seed))
+    model.params[f"b{model.num_layers}"] = np.zeros(data.n_classes)  # the bias is for the hidden units only
+    sgd = SGD(lr=lr)
+    states = {name: sgd.init(w) for name, w in model.params.items()}
     batches = np.random.default_rng([seed, 2])
 
     def train(steps: int, step_lr: float) -> None:
         for _ in range(steps):
             idx = batches.choice(len(x), size=batch_size, replace=False)
-            net.sgd_step(x[idx], y[idx], step_lr)
+            _, grads = model.loss(x[idx], y[idx])
+            apply_update(model, sgd, grads, states, lr=step_lr)
             if bar is not None:
                 bar.update(1)
 
     def snapshot() -> tuple[list[np.ndarray], float]:
         with np.errstate(over="ignore", invalid="ignore"):
-            return _off_masks(net, x), net.error(data.x_val, data.y_val)
+            return _off_masks(model, x), model.error(data.x_val, data.y_val)
 
     stages = [snapshot()]
     train(warmup, lr)
@@ -157,13 +161,14 @@ def run_variant(
     with np.errstate(over="ignore", invalid="ignore"):
         train(1, big_lr)
     stages.append(snapshot())
-    w1_after = net.params[0][0].copy()
+    w1_after = model.params["W1"]  # the optimizer replaces the array, never changes it
     train(recovery, lr)
     stages.append(snapshot())
 
     after, end = stages[2][0], stages[3][0]
     dead1 = after[0]
-    change = float(np.max(np.abs(net.params[0][0][:, dead1] - w1_after[:, dead1]))) if dead1.any() else float("nan")
+    w1_end = model.params["W1"]
+    change = float(np.max(np.abs(w1_end[:, dead1] - w1_after[:, dead1]))) if dead1.any() else float("nan")
     return DeadRun(
         variant=variant.label,
         seed=seed,

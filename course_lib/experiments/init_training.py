@@ -21,7 +21,6 @@ training examples, from an orthogonal start).
 """
 from __future__ import annotations
 
-import contextlib
 import functools
 import math
 from dataclasses import dataclass
@@ -35,23 +34,11 @@ from course_lib.scratch.model import MLP
 from course_lib.scratch.optim import SGD
 from course_lib.scratch.solver import History, Solver
 
-__all__ = ["InitTrainingRun", "InitTrainingResult", "run", "single_threaded_blas", "SCHEMES"]
+from ._threads import one_blas_thread
+
+__all__ = ["InitTrainingRun", "InitTrainingResult", "run", "SCHEMES"]
 
 SCHEMES = ("he_normal", "xavier_normal")
-
-
-def single_threaded_blas():
-    """A context in which NumPy's BLAS uses one thread.
-
-    The matrices of these small nets (64 x 128 x 128) are too small to gain from threads; on a
-    busy 2-core machine a threaded BLAS can be ten times slower. Uses ``threadpoolctl`` (a
-    dependency of scikit-learn) when present, else does nothing.
-    """
-    try:
-        from threadpoolctl import threadpool_limits
-    except ImportError:  # pragma: no cover
-        return contextlib.nullcontext()
-    return threadpool_limits(limits=1, user_api="blas")
 
 
 @dataclass(frozen=True, eq=False)
@@ -97,8 +84,8 @@ def _model(scheme: str, dims: list, seed: int, x_batch: np.ndarray) -> MLP:
     if scheme == "lsuv":
         return init_mod.lsuv(MLP(dims, activation="relu", init="orthogonal", rng=rng), x_batch, rng).model
     if scheme == "orthogonal_relu":
-        return MLP(dims, activation="relu", init=functools.partial(init_mod.orthogonal, gain=init_mod.calculate_gain("relu")),
-                   rng=rng)
+        orthogonal_relu = functools.partial(init_mod.orthogonal, gain=init_mod.calculate_gain("relu"))
+        return MLP(dims, activation="relu", init=orthogonal_relu, rng=rng)
     return MLP(dims, activation="relu", init=scheme, rng=rng)
 
 
@@ -115,7 +102,7 @@ def run(depth: int = 30, width: int = 128, schemes: tuple = SCHEMES, seeds: tupl
     d, c = data.x_train.shape[1], int(data.y_train.max()) + 1
     dims = [d] + [width] * (depth - 1) + [c]
     runs = {}
-    with single_threaded_blas():
+    with one_blas_thread():
         for scheme in schemes:
             for seed in seeds:
                 model = _model(scheme, dims, seed, data.x_train[:256])

@@ -28,7 +28,8 @@ import numpy as np
 from course_lib.data import load_digits
 from course_lib.scratch.preprocessing import fit_standardize
 
-from ._linear_models import single_blas_thread, accuracy, train_softmax
+from ._threads import single_blas_thread
+from .image_means import train_linear
 
 __all__ = ["LeakageResult", "select_by_correlation", "run"]
 
@@ -95,13 +96,13 @@ def run(seeds=(0, 1, 2, 3, 4), lr: float = 0.5, steps: int = 300, batch_size: in
         # 1. the right way and the leaky way, same classifier otherwise
         right = fit_standardize(x_train)
         leaky = fit_standardize(np.concatenate([x_train, x_test]))
-        w, b, _ = train_softmax(right.transform(x_train), y_train, 10, lr, steps)
-        acc_train.append(accuracy(w, b, right.transform(x_test), y_test))
-        w_leak, b_leak, _ = train_softmax(leaky.transform(x_train), y_train, 10, lr, steps)
-        acc_all.append(accuracy(w_leak, b_leak, leaky.transform(x_test), y_test))
+        model = train_linear(right.transform(x_train), y_train, 10, lr, steps)
+        acc_train.append(model.accuracy(right.transform(x_test), y_test))
+        model_leak = train_linear(leaky.transform(x_train), y_train, 10, lr, steps)
+        acc_all.append(model_leak.accuracy(leaky.transform(x_test), y_test))
         shift.append(float(np.max(np.abs(leaky.mean - right.mean) / right.std)))
-        pred_right = np.argmax(right.transform(x_test) @ w + b, axis=1)
-        pred_leak = np.argmax(leaky.transform(x_test) @ w_leak + b_leak, axis=1)
+        pred_right = model.predict(right.transform(x_test))
+        pred_leak = model_leak.predict(leaky.transform(x_test))
         changed.append(int(np.count_nonzero(pred_right != pred_leak)))
         # 2. the correctly trained classifier, test batches standardized with their own statistics
         rng = np.random.default_rng([s, 2])
@@ -112,8 +113,8 @@ def run(seeds=(0, 1, 2, 3, 4), lr: float = 0.5, steps: int = 300, batch_size: in
                 pool = np.arange(len(y_test)) if batches == "random" else np.flatnonzero(y_test == k % 10)
                 idx = rng.choice(pool, size=min(batch_size, len(pool)), replace=False)
                 xb, yb = x_test[idx], y_test[idx]
-                hits["train"] += accuracy(w, b, right.transform(xb), yb) * len(yb)
-                hits["own batch"] += accuracy(w, b, fit_standardize(xb).transform(xb), yb) * len(yb)
+                hits["train"] += model.accuracy(right.transform(xb), yb) * len(yb)
+                hits["own batch"] += model.accuracy(fit_standardize(xb).transform(xb), yb) * len(yb)
                 total += len(yb)
             for stats in hits:
                 batch_acc[(batches, stats)].append(hits[stats] / total)

@@ -21,9 +21,10 @@ But a unit at 0 also passes back almost no gradient (:math:`\sigma' = \sigma(1 -
 so the layers below learn very slowly. Zero-centred tanh units have no such trap: 0 is
 the middle of their range, where the slope is largest.
 
-The training loop chains the scratch ops (``Linear``, ``Sigmoid``/``Tanh``,
-``SoftmaxCrossEntropy``) with in-place SGD updates (:class:`course_lib.experiments._nets.Net`),
-several times faster at batch size 10 than the general ``MLP`` + ``Solver`` path.
+The network is the scratch :class:`~course_lib.scratch.model.MLP` and the steps are taken by
+:class:`~course_lib.scratch.optim.SGD`, in a loop of its own rather than the ``Solver``: the
+statistics are recorded between steps, and the batches are drawn as in the paper's protocol (a
+fresh permutation whenever fewer than a batch of examples remain).
 """
 
 from __future__ import annotations
@@ -36,9 +37,9 @@ from threadpoolctl import threadpool_limits
 from course_lib import checks
 from course_lib.data import load_digits
 from course_lib.diagnostics import activation_stats, gradient_stats
-from course_lib.experiments._nets import Net
-from course_lib.scratch.activations import get_activation
-from course_lib.scratch.solver import progress_bar
+from course_lib.scratch.model import MLP
+from course_lib.scratch.optim import SGD
+from course_lib.scratch.solver import apply_update, progress_bar
 
 __all__ = ["SaturationResult", "run", "standard_init"]
 
@@ -50,7 +51,7 @@ class SaturationResult:
     std: np.ndarray  # (R, L) std of each hidden layer's activations (over examples and units)
     saturated: np.ndarray  # (R, L) fraction of activations in the flat tails (diagnostics rules)
     low: np.ndarray  # (R, L) fraction of activations below 0.05 (sigmoid) / -0.95 (tanh): the "off" tail
-    grad_norm: np.ndarray  # (R, L + 1) norm of the loss gradient w.r.t. each weight matrix W1..W_{L+1} on the fixed batch
+    grad_norm: np.ndarray  # (R, L + 1) norm of the loss gradient w.r.t. W1..W_{L+1} on the fixed batch
     val_acc: np.ndarray  # (R,) accuracy on the validation split at each record
     loss: np.ndarray  # (steps,) training loss of each mini-batch
     activation: str
@@ -67,8 +68,12 @@ class SaturationResult:
 
     def table(self, every: int | None = None) -> str:
         """Mean (std) per hidden layer at each record (or every ``every`` steps)."""
-        rows = range(len(self.steps)) if every is None else sorted({self.at(s) for s in range(0, int(self.steps[-1]) + 1, every)})
-        head = f"{'step':>6}  " + "  ".join(f"{'layer ' + str(i + 1):>14}" for i in range(self.n_layers)) + "   val acc"
+        if every is None:
+            rows = range(len(self.steps))
+        else:
+            rows = sorted({self.at(s) for s in range(0, int(self.steps[-1]) + 1, every)})
+        layers = "  ".join(f"{'layer ' + str(i + 1):>14}" for i in range(self.n_layers))
+        head = f"{'step':>6}  " + layers + "   val acc"
         lines = [head]
         for r in rows:
             cells = "  ".join(f"{self.mean[r, i]:7.3f} ({self.std[r, i]:.3f})" for i in range(self.n_layers))
@@ -77,7 +82,10 @@ class SaturationResult:
 
 
 def standard_init(rng: np.random.Generator, fan_in: int, fan_out: int) -> np.ndarray:
-    r"""The "standard" initialization of Glorot & Bengio (2010), eq. (1): :math:`U[-1/\sqrt{n}, 1/\sqrt{n}]`, n = fan_in."""
+    r"""The "standard" initialization of Glorot & Bengio (2010), eq. (1).
+
+    :math:`W \sim U[-1/\sqrt{n}, 1/\sqrt{n}]` with n = fan_in; shape (fan_in, fan_out).
+    """
     bound = 1.0 / np.sqrt(fan_in)
     return rng.uniform(-bound, bound, size=(fan_in, fan_out))
 
@@ -102,30 +110,27 @@ def run(
         checks.integer(value, name, "sigmoid_saturation", minimum=1)
     rng = np.random.default_rng(seed)
     data = load_digits(seed=seed, scale="unit")
-    act = get_activation(activation)
     dims = (data.n_features,) + (width,) * depth + (data.n_classes,)
-    params = []
-    for fan_in, fan_out in zip(dims[:-1], dims[1:]):
-        params.append([standard_init(rng, fan_in, fan_out), np.zeros(fan_out)])
+    model = MLP(dims, activation=activation, init=standard_init, rng=rng)  # draws from rng, layer by layer
+    sgd = SGD(lr=lr)
+    states = {name: sgd.init(w) for name, w in model.params.items()}
     fixed = data.x_val[: min(n_fixed, len(data.x_val))]
     fixed_y = data.y_val[: len(fixed)]
     off = (lambda a: a < 0.05) if activation == "sigmoid" else (lambda a: a < -0.95)
 
-    net = Net(params, act)
-
     rec_steps, means, stds, sats, lows, accs, gnorms = [], [], [], [], [], [], []
 
     def record(step: int) -> None:
-        hs = net.hidden(fixed)
+        hs = model.hidden(fixed)
         stats = activation_stats(hs, activation)
         rec_steps.append(step)
         means.append([s.mean for s in stats])
         stds.append([s.std for s in stats])
         sats.append([s.saturated for s in stats])
         lows.append([float(np.mean(off(h))) for h in hs])
-        accs.append(1.0 - net.error(data.x_val, data.y_val))
-        _, grads = net.loss_and_grads(fixed, fixed_y)
-        gnorms.append([g.norm for g in gradient_stats({f"W{i + 1}": dw for i, (dw, _) in enumerate(grads)})])
+        accs.append(1.0 - model.error(data.x_val, data.y_val))
+        _, grads = model.loss(fixed, fixed_y)
+        gnorms.append([g.norm for g in gradient_stats({f"W{i}": grads[f"W{i}"] for i in range(1, len(dims))})])
 
     n = data.x_train.shape[0]
     order, pos = rng.permutation(n), 0
@@ -139,7 +144,8 @@ def run(
                 order, pos = rng.permutation(n), 0
             idx = order[pos : pos + batch_size]
             pos += batch_size
-            losses[t] = net.sgd_step(data.x_train[idx], data.y_train[idx], lr)
+            losses[t], grads = model.loss(data.x_train[idx], data.y_train[idx])
+            apply_update(model, sgd, grads, states)
             bar.update(1)
             if (t + 1) % record_every == 0 or t + 1 == steps:
                 record(t + 1)

@@ -25,7 +25,7 @@ from course_lib.scratch.model import MLP
 from course_lib.scratch.optim import SGD
 from course_lib.scratch.solver import History, Solver
 
-from .init_training import single_threaded_blas
+from ._threads import one_blas_thread
 
 __all__ = ["SmallRandomResult", "TrainedNet", "run"]
 
@@ -56,14 +56,15 @@ class SmallRandomResult:
 
     def table(self) -> str:
         lines = [f"tanh, {self.depth} layers of {self.width}: std of h_l (and % saturated, |h| > 0.95)"]
-        lines.append(f"{'weight std':<12}" + "".join(f"{'h_' + str(l):>11}" for l in range(1, self.depth + 1)))
+        lines.append(f"{'weight std':<12}" + "".join(f"{'h_' + str(layer):>11}" for layer in range(1, self.depth + 1)))
         for scale in self.scales:
             lines.append(f"{scale:<12g}" + "".join(f"{s.std:>11.2e}" for s in self.stats[scale]))
             lines.append(f"{'':<12}" + "".join(f"{s.saturated:>11.0%}" for s in self.stats[scale]))
         for name, net in (("shallow", self.shallow), ("deep", self.deep)):
             if net is not None:
                 h = net.history
-                lines.append(f"{name} {'-'.join(map(str, net.dims))}: loss {h.loss[0]:.3f} -> {np.mean(h.loss[-h.steps_per_epoch:]):.3f}"
+                last_epoch_loss = np.mean(h.loss[-h.steps_per_epoch:])
+                lines.append(f"{name} {'-'.join(map(str, net.dims))}: loss {h.loss[0]:.3f} -> {last_epoch_loss:.3f}"
                              f" (ln 10 = {self.chance_loss:.3f}), test accuracy {net.test_acc:.1%}, "
                              f"first mean |dJ/dW1| {net.first_grad_W1:.1e}")
         return "\n".join(lines)
@@ -72,7 +73,7 @@ class SmallRandomResult:
 def _train(dims, activation, data, std, epochs, lr, momentum, seed, progress) -> TrainedNet:
     model = MLP(dims, activation=activation, weight_scale=std, rng=np.random.default_rng(seed))
     _, grads = model.loss(data.x_train[:64], data.y_train[:64])
-    with single_threaded_blas():
+    with one_blas_thread():
         history = Solver(model, data, SGD(lr, momentum=momentum), batch_size=64, epochs=epochs, seed=seed,
                          progress=progress).train()
     return TrainedNet(dims=tuple(dims), history=history, test_acc=model.accuracy(data.x_test, data.y_test),
@@ -89,9 +90,11 @@ def run(depth: int = 10, width: int = 500, batch: int = 1000, scales: tuple = (0
     pick = rng.choice(batch * width, size=min(n_samples, batch * width), replace=False)
     stats, samples = {}, {}
     for k, scale in enumerate(scales):
-        model = MLP([width] * (depth + 1) + [1], activation="tanh", weight_scale=scale, rng=np.random.default_rng([seed, k]))
+        model = MLP([width] * (depth + 1) + [1], activation="tanh", weight_scale=scale,
+                    rng=np.random.default_rng([seed, k]))
         acts = model.trace(x).activations
-        stats[scale] = activation_stats(acts, activation="tanh", names=[f"h_{l}" for l in range(1, depth + 1)])
+        names = [f"h_{layer}" for layer in range(1, depth + 1)]
+        stats[scale] = activation_stats(acts, activation="tanh", names=names)
         samples[scale] = np.stack([h.ravel()[pick] for h in acts])
     shallow = deep = None
     if train:

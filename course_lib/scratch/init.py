@@ -147,6 +147,8 @@ def _check_lsuv(model: Any, x: Any, rng: Any, tol: Any, max_iter: Any) -> np.nda
     for attr in ("params", "num_layers", "act"):
         if not hasattr(model, attr):
             raise TypeError(f"lsuv: the model has no {attr!r} (a scratch MLP is expected)")
+    if model.act is None:
+        raise ValueError("lsuv: maxout layers are not supported (the model has no elementwise activation act)")
     h = np.asarray(x, dtype=np.float64)
     if h.ndim != 2 or h.shape[0] < 2 or h.shape[1] != model.params["W1"].shape[0]:
         raise ValueError(f"lsuv: x must be a batch (N, {model.params['W1'].shape[0]}) with N >= 2, got shape {h.shape}")
@@ -304,7 +306,12 @@ def xavier_std(fan_in: int, fan_out: int, gain: float = 1.0) -> float:
 
 
 def xavier_bound(fan_in: int, fan_out: int, gain: float = 1.0) -> float:
-    r"""Bound :math:`a` of Xavier uniform :math:`U(-a, a)`: :math:`a = \sqrt3\,\sigma = g\sqrt{6/(\text{fan\_in} + \text{fan\_out})}`."""
+    r"""Bound :math:`a` of Xavier uniform :math:`U(-a, a)`.
+
+    .. math::
+
+        a = \sqrt3\,\sigma = g\sqrt{6/(\text{fan\_in} + \text{fan\_out})}
+    """
     return math.sqrt(3.0) * xavier_std(fan_in, fan_out, gain)
 
 

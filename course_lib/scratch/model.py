@@ -6,6 +6,8 @@ this is back-propagation (Rumelhart, Hinton & Williams 1986) written out by hand
 
 from __future__ import annotations
 
+import inspect
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any, Callable
 
@@ -13,11 +15,14 @@ import numpy as np
 
 from course_lib import checks
 from course_lib.scratch import init as init_mod
-from course_lib.scratch.activations import ACTIVATIONS, get_activation
+from course_lib.scratch.activations import ACTIVATIONS, Maxout, MaxoutCache
 from course_lib.scratch.linear import Linear
 from course_lib.scratch.losses import MulticlassSVM, SoftmaxCrossEntropy, check_labels
 
-__all__ = ["MLP", "Trace", "LOSSES", "DEFAULT_WEIGHT_SCALE", "check_mlp_args"]
+__all__ = [
+    "MLP", "Trace", "HiddenActivation", "BoundActivation", "LOSSES", "DEFAULT_WEIGHT_SCALE",
+    "check_mlp_args", "resolve_activation",
+]
 
 LOSSES: dict[str, type] = {"softmax": SoftmaxCrossEntropy, "svm": MulticlassSVM}
 """Loss ops by name, for ``MLP(loss=...)``."""
@@ -35,8 +40,9 @@ class Trace:
         z_\ell = h_{\ell-1} W_\ell + b_\ell \ (\ell = 1..L), \qquad h_\ell = \phi(z_\ell)\ (\ell < L), \qquad h_0 = x
 
     ``pre_activations[l-1]`` is :math:`z_\ell`, shape (N, dims[l]) (the last one holds the
-    class scores); ``activations[l-1]`` is :math:`h_\ell` for the hidden layers. numpy arrays
-    in the scratch MLP, detached tensors in the torch twin.
+    class scores); ``activations[l-1]`` is :math:`h_\ell` for the hidden layers. A maxout
+    layer has no single :math:`z_\ell`: its entry is its output, the winning piece's value.
+    numpy arrays in the scratch MLP, detached tensors in the torch twin.
     """
 
     pre_activations: tuple  # (z_1, ..., z_L), z_l: (N, dims[l])
@@ -55,20 +61,85 @@ def _init_name(init: Any) -> str:
     return getattr(init, "__name__", type(init).__name__)
 
 
-def check_mlp_args(dims, activation, loss, weight_scale, reg, init, bias, *, activations, losses, initializers):
+@dataclass(frozen=True, eq=False)
+class HiddenActivation:
+    r"""The nonlinearity of every hidden layer of an MLP, as resolved from its constructor.
+
+    .. math::
+
+        h_\ell = \phi(h_{\ell-1} W_\ell + b_\ell; \theta) \quad \text{or, for maxout,} \quad
+        h_\ell = \max_{j=1..k} \big(h_{\ell-1} W_{\ell, j} + b_{\ell, j}\big)
+
+    ``name`` is a key of :data:`course_lib.scratch.activations.ACTIVATIONS` or ``"maxout"``;
+    ``hyper`` holds the hyperparameters :math:`\theta` passed to the op's ``forward`` by
+    keyword (``{"negative_slope": 0.1}``; torch's names, so the twin takes the same);
+    ``pieces`` is the number k of linear pieces of a maxout layer (None otherwise).
+    """
+
+    name: str
+    hyper: dict
+    pieces: int | None = None
+
+    @property
+    def maxout(self) -> bool:
+        return self.name == "maxout"
+
+
+def _hyper_names(op: type) -> list[str]:
+    """The keyword hyperparameters of an elementwise op's ``forward`` (every argument after ``x``)."""
+    return list(inspect.signature(op.forward).parameters)[1:]
+
+
+def resolve_activation(activation: Any, activation_kwargs: Any = None, pieces: Any = None,
+                       twins: dict | None = None) -> HiddenActivation:
+    """Check ``MLP(activation=..., activation_kwargs=..., pieces=...)``; shared with the torch twin.
+
+    ``activation`` is a name (any case), a class of :mod:`course_lib.scratch.activations` in
+    :data:`~course_lib.scratch.activations.ACTIVATIONS` or :class:`Maxout`, or (torch twin)
+    one of the functions in ``twins``, the twin's ``{name: function}``. ``activation_kwargs``
+    must name hyperparameters of that op (finite numbers); ``pieces`` (an int >= 1, default 2)
+    applies to maxout only.
+    """
+    known = {**ACTIVATIONS, "maxout": Maxout}
+    by_op = {op: name for table in (known, twins or {}) for name, op in table.items()}
+    if isinstance(activation, str) and activation.lower() in known:
+        name = activation.lower()
+    elif not isinstance(activation, str) and any(activation is op for op in by_op):
+        name = by_op[activation]
+    else:
+        raise ValueError(
+            f"MLP: unknown activation {activation!r}; choose one of {sorted(known)} "
+            "or one of their classes in course_lib.scratch.activations (PReLU is not supported)"
+        )
+    hyper = {} if activation_kwargs is None else activation_kwargs
+    if not isinstance(hyper, Mapping):
+        raise ValueError(f"MLP: activation_kwargs must be a dict, got {activation_kwargs!r}")
+    allowed = [] if name == "maxout" else _hyper_names(known[name])
+    unknown = sorted(set(hyper) - set(allowed))
+    if unknown:
+        raise ValueError(f"MLP: activation {name!r} takes no hyperparameter {unknown}; it takes {allowed}")
+    hyper = {key: checks.real(value, key, f"MLP({name})") for key, value in hyper.items()}
+    if name != "maxout":
+        if pieces is not None:
+            raise ValueError(f"MLP: pieces applies to activation='maxout' only, not to {name!r}")
+        return HiddenActivation(name=name, hyper=hyper)
+    pieces = 2 if pieces is None else checks.integer(pieces, "pieces", "MLP", minimum=1)
+    return HiddenActivation(name=name, hyper=hyper, pieces=pieces)
+
+
+def check_mlp_args(dims, loss, weight_scale, reg, init, bias, *, losses, initializers):
     """Validate an MLP's constructor arguments; shared by :class:`MLP` and its torch twin.
 
-    ``activations``, ``losses`` and ``initializers`` are the names each side knows. Returns
-    ``(dims, scale, bias_value)``: the layer sizes as ints, the std of the small-random start
-    (used when ``init`` is None or ``"small_random"``) and the starting value of every bias.
+    ``losses`` and ``initializers`` are the names each side knows (the activation is checked
+    by :func:`resolve_activation`). Returns ``(dims, scale, bias_value)``: the layer sizes as
+    ints, the std of the small-random start (used when ``init`` is None or ``"small_random"``)
+    and the starting value of every bias.
     """
     dims = list(dims)
     if len(dims) < 2:
         raise ValueError(f"MLP: dims needs at least [D_in, C], got {dims}")
     if not all(checks.is_integer(d) and d >= 1 for d in dims):
         raise ValueError(f"MLP: every entry of dims must be a positive integer, got {dims}")
-    if not isinstance(activation, str) or activation.lower() not in activations:
-        raise ValueError(f"unknown activation {activation!r}; choose one of {sorted(activations)}")
     if loss not in losses:
         raise ValueError(f"MLP: unknown loss {loss!r}; choose one of {sorted(losses)}")
     checks.real(reg, "reg", "MLP", minimum=0)
@@ -87,6 +158,28 @@ def check_mlp_args(dims, activation, loss, weight_scale, reg, init, bias, *, act
     return [int(d) for d in dims], float(scale), bias_value
 
 
+@dataclass(frozen=True, eq=False)
+class BoundActivation:
+    r"""An elementwise scratch op with its hyperparameters fixed: what :attr:`MLP.act` holds.
+
+    .. math::
+
+        \mathrm{forward}(x) = \phi(x; \theta), \qquad \mathrm{backward}(d, c) = \big(d \odot \phi'(x; \theta)\big)
+
+    ``forward(x) -> (out, cache)`` and ``backward(dout, cache) -> (dx,)``, any shape, so code
+    written for an op class (``model.act.forward(z)``) also gets the model's hyperparameters.
+    """
+
+    op: type  # e.g. LeakyReLU
+    hyper: dict  # e.g. {"negative_slope": 0.1}
+
+    def forward(self, x: np.ndarray) -> tuple[np.ndarray, Any]:
+        return self.op.forward(x, **self.hyper)
+
+    def backward(self, dout: np.ndarray, cache: Any) -> tuple[np.ndarray, ...]:
+        return self.op.backward(dout, cache)
+
+
 class MLP:
     r"""Fully connected classifier: (Linear -> activation) x (L-1), then Linear, then a loss.
 
@@ -100,8 +193,9 @@ class MLP:
     ----------
     dims : sequence of int
         ``[D_in, H_1, ..., H_{L-1}, C]``; at least two entries (``[D, C]`` is a linear classifier).
-    activation : str
-        Name in :data:`course_lib.scratch.activations.ACTIVATIONS` (``"relu"``, ``"sigmoid"``...).
+    activation : str or op class
+        A name in :data:`course_lib.scratch.activations.ACTIVATIONS` (``"relu"``, ``"sigmoid"``,
+        ``"leaky_relu"``...) or ``"maxout"``, or the class itself (``LeakyReLU``, ``Maxout``...).
     loss : ``"softmax"`` (softmax cross-entropy) or ``"svm"`` (multiclass hinge).
     weight_scale : float or None
         With ``init=None`` (or ``"small_random"``), initial weights are drawn from
@@ -119,14 +213,26 @@ class MLP:
         ``"he_normal"``, ``"orthogonal"``, ``"zeros"``...; each with its default arguments), or a
         callable ``init(rng, fan_in, fan_out) -> array (fan_in, fan_out)``, e.g.
         ``functools.partial(init.orthogonal, gain=2 ** 0.5)``. Layers are drawn in order W1, W2, ...
+        (the k pieces of a maxout layer one after the other).
     bias : None or float
         Every bias entry starts at this value (None: 0; a small positive value keeps ReLUs alive).
+    activation_kwargs : None or dict
+        Hyperparameters of the activation, by the names of its ``forward`` (torch's names):
+        ``{"negative_slope": 0.1}`` for ``LeakyReLU``, ``{"alpha": 0.5}`` for ``ELU``.
+    pieces : None or int
+        With ``activation="maxout"``: the number k of linear pieces of every hidden layer
+        (None: 2); each hidden layer is then a :class:`~course_lib.scratch.activations.Maxout`
+        with weights (k, H_{l-1}, H_l) and biases (k, H_l), and no separate Linear.
 
     Attributes
     ----------
     params : dict
-        ``{"W1": (dims[0], dims[1]), "b1": (dims[1],), "W2": ..., ...}``, float64, W as (in, out).
+        ``{"W1": (dims[0], dims[1]), "b1": (dims[1],), "W2": ..., ...}``, float64, W as (in, out);
+        a maxout hidden layer has ``W_l`` (k, dims[l-1], dims[l]) and ``b_l`` (k, dims[l]).
         The :class:`~course_lib.scratch.solver.Solver` replaces these arrays after each step.
+    act : BoundActivation or None
+        The hidden layers' op with its hyperparameters (``act.forward(z) -> (h, cache)``);
+        None for maxout layers.
 
     PyTorch convention: torch's ``nn.Linear`` stores W as (out, in); the torch twin
     (:class:`course_lib.torch_impl.model.MLP`) keeps our (in, out) layout so parameters can
@@ -138,24 +244,29 @@ class MLP:
     def __init__(
         self,
         dims: Any,
-        activation: str = "relu",
+        activation: str | type = "relu",
         loss: str = "softmax",
         weight_scale: float | None = None,
         reg: float = 0.0,
         rng: Any = None,
         init: str | Callable[..., np.ndarray] | None = None,
         bias: float | None = None,
+        *,
+        activation_kwargs: dict | None = None,
+        pieces: int | None = None,
     ):
         self.dims, scale, bias_value = check_mlp_args(
-            dims, activation, loss, weight_scale, reg, init, bias,
-            activations=ACTIVATIONS, losses=LOSSES, initializers=init_mod.INITIALIZERS,
+            dims, loss, weight_scale, reg, init, bias, losses=LOSSES, initializers=init_mod.INITIALIZERS,
         )
+        self.hidden_activation = spec = resolve_activation(activation, activation_kwargs, pieces)
         if init is None or init == "small_random":
             draw = lambda g, fan_in, fan_out: init_mod.small_random(g, fan_in, fan_out, std=scale)  # noqa: E731
         else:
             draw = init_mod.get_initializer(init) if isinstance(init, str) else init
-        self.activation = activation
-        self.act = get_activation(activation)
+        self.activation = spec.name
+        self.activation_kwargs = dict(spec.hyper)
+        self.pieces = spec.pieces
+        self.act = None if spec.maxout else BoundActivation(ACTIVATIONS[spec.name], dict(spec.hyper))
         self.loss_name = loss
         self.loss_op = LOSSES[loss]
         self.reg = float(reg)
@@ -165,28 +276,31 @@ class MLP:
         gen = np.random.default_rng(rng)
         self.params: dict[str, np.ndarray] = {}
         for i, (fan_in, fan_out) in enumerate(zip(self.dims[:-1], self.dims[1:]), start=1):
-            w = np.asarray(draw(gen, fan_in, fan_out), dtype=np.float64)
-            if w.shape != (fan_in, fan_out) or not np.all(np.isfinite(w)):
-                raise ValueError(
-                    f"MLP: init returned {'shape ' + str(w.shape) if w.shape != (fan_in, fan_out) else 'non-finite values'} "
-                    f"for layer {i}; expected finite values of shape ({fan_in}, {fan_out})"
-                )
-            self.params[f"W{i}"] = w
-            self.params[f"b{i}"] = np.full(fan_out, bias_value)
+            copies = spec.pieces if (spec.maxout and i < self.num_layers) else None
+            w = np.stack([_draw(draw, gen, fan_in, fan_out, i) for _ in range(copies or 1)])
+            self.params[f"W{i}"] = w if copies else w[0]
+            self.params[f"b{i}"] = np.full((copies, fan_out) if copies else fan_out, bias_value)
 
     @property
     def num_layers(self) -> int:
-        """Number of Linear layers L."""
+        """Number of layers with weights, L (Linear or maxout)."""
         return len(self.dims) - 1
 
     @property
     def num_classes(self) -> int:
         return self.dims[-1]
 
+    @property
+    def num_params(self) -> int:
+        """Number of trainable numbers, weights and biases."""
+        return int(sum(p.size for p in self.params.values()))
+
     def __repr__(self) -> str:
+        extra = f", activation_kwargs={self.activation_kwargs}" if self.activation_kwargs else ""
+        extra += f", pieces={self.pieces}" if self.pieces is not None else ""
         return (
             f"MLP(dims={self.dims}, activation={self.activation!r}, loss={self.loss_name!r}, "
-            f"init={_init_name(self.init)}, weight_scale={self.weight_scale}, bias={self.bias}, reg={self.reg})"
+            f"init={_init_name(self.init)}, weight_scale={self.weight_scale}, bias={self.bias}, reg={self.reg}{extra})"
         )
 
     # ----- forward ---------------------------------------------------------------------
@@ -196,18 +310,31 @@ class MLP:
             raise ValueError(f"MLP: x must have shape (N, {self.dims[0]}), got {x.shape}")
         return x
 
-    def _forward(self, x: np.ndarray) -> tuple[np.ndarray, list[tuple[Any, Any]], list[np.ndarray]]:
-        """Scores, the caches of every op in order, and the hidden activations."""
+    def _forward(self, x: np.ndarray) -> tuple[np.ndarray, list[tuple[Any, Any]], list[np.ndarray], list[np.ndarray]]:
+        """Scores, one ``(layer cache, activation cache)`` per layer, and the hidden z's and h's.
+
+        A maxout layer's cache is its :class:`~course_lib.scratch.activations.MaxoutCache` with
+        no activation cache, and its "pre-activation" is its output (the winning piece's value).
+        """
         h = self._check_x(x)
-        caches, hidden = [], []
+        caches, pre, hidden = [], [], []
         for i in range(1, self.num_layers + 1):
-            h, cache = Linear.forward(h, self.params[f"W{i}"], self.params[f"b{i}"])
-            caches.append(cache)
-            if i < self.num_layers:
-                h, cache = self.act.forward(h)
-                caches.append(cache)
+            w, b = self.params[f"W{i}"], self.params[f"b{i}"]
+            if i < self.num_layers and self.act is None:
+                h, cache = Maxout.forward(h, w, b)
+                caches.append((cache, None))
+                pre.append(h)
                 hidden.append(h)
-        return h, caches, hidden
+                continue
+            z, cache = Linear.forward(h, w, b)
+            act_cache = None
+            h = z
+            if i < self.num_layers:
+                h, act_cache = self.act.forward(z)
+                pre.append(z)
+                hidden.append(h)
+            caches.append((cache, act_cache))
+        return h, caches, pre, hidden
 
     def scores(self, x: np.ndarray) -> np.ndarray:
         """Class scores (N, C) for inputs ``x`` (N, D_in)."""
@@ -215,19 +342,16 @@ class MLP:
 
     def hidden(self, x: np.ndarray) -> list[np.ndarray]:
         """The hidden activations :math:`h_1, \\dots, h_{L-1}` (after the nonlinearity), each (N, H_l)."""
+        return self._forward(x)[3]
+
+    def pre_activations(self, x: np.ndarray) -> list[np.ndarray]:
+        """The hidden pre-activations :math:`z_1, \\dots, z_{L-1}`, each (N, H_l) (maxout: the layer's output)."""
         return self._forward(x)[2]
 
     def trace(self, x: np.ndarray) -> Trace:
         """Every pre-activation :math:`z_1..z_L` and hidden activation :math:`h_1..h_{L-1}` for ``x`` (N, D_in)."""
-        h = self._check_x(x)
-        pre, post = [], []
-        for i in range(1, self.num_layers + 1):
-            z, _ = Linear.forward(h, self.params[f"W{i}"], self.params[f"b{i}"])
-            pre.append(z)
-            if i < self.num_layers:
-                h, _ = self.act.forward(z)
-                post.append(h)
-        return Trace(pre_activations=tuple(pre), activations=tuple(post))
+        scores, _, pre, hidden = self._forward(x)
+        return Trace(pre_activations=tuple(pre) + (scores,), activations=tuple(hidden))
 
     def predict(self, x: np.ndarray) -> np.ndarray:
         """Predicted class per example (N,), the arg-max of the scores."""
@@ -239,31 +363,50 @@ class MLP:
         y = check_labels(y, x.shape[0], self.num_classes, "MLP.accuracy")
         return float(np.mean(self.predict(x) == y))
 
+    def error(self, x: np.ndarray, y: np.ndarray) -> float:
+        """Classification error, the fraction of misclassified examples: ``1 - accuracy``."""
+        x = self._check_x(x)
+        y = check_labels(y, x.shape[0], self.num_classes, "MLP.error")
+        return float(np.mean(self.predict(x) != y))
+
     # ----- loss and backward -----------------------------------------------------------
     def loss(self, x: np.ndarray, y: np.ndarray) -> tuple[float, dict[str, np.ndarray]]:
         """Data loss plus L2 penalty, and its gradient w.r.t. every parameter.
 
         Returns ``(loss, grads)`` with ``grads`` keyed like :attr:`params`.
         """
-        scores, caches, _ = self._forward(x)
+        scores, caches, _, _ = self._forward(x)
         data_loss, loss_cache = self.loss_op.forward(scores, y)
-        weights = [self.params[f"W{i}"] for i in range(1, self.num_layers + 1)]
         reg_loss = 0.0
         if self.reg:
+            weights = [self.params[f"W{i}"] for i in range(1, self.num_layers + 1)]
             reg_loss = 0.5 * self.reg * sum(float(np.sum(w * w)) for w in weights)
 
         grads: dict[str, np.ndarray] = {}
         (dh,) = self.loss_op.backward(1.0, loss_cache)
-        k = len(caches) - 1
-        for i in range(self.num_layers, 0, -1):
-            if i < self.num_layers:
-                (dh,) = self.act.backward(dh, caches[k])
-                k -= 1
-            dh, dw, db = Linear.backward(dh, caches[k])
-            k -= 1
+        for i in range(self.num_layers, 0, -1):  # from the scores back to the input
+            cache, act_cache = caches[i - 1]
+            if act_cache is not None:  # a hidden layer: through its activation first
+                (dh,) = self.act.backward(dh, act_cache)
+            if isinstance(cache, MaxoutCache):  # a maxout layer (chapter 2)
+                dh, dw, db = Maxout.backward(dh, cache)
+            else:
+                dh, dw, db = Linear.backward(dh, cache)
             if self.reg:
                 dw = dw + self.reg * self.params[f"W{i}"]  # gradient of the penalty
             grads[f"W{i}"] = dw
             grads[f"b{i}"] = db
         grads = {name: grads[name] for name in self.params}  # same key order as params
         return float(data_loss + reg_loss), grads
+
+
+def _draw(draw: Callable[..., np.ndarray], gen: np.random.Generator, fan_in: int, fan_out: int,
+          layer: int) -> np.ndarray:
+    """One (fan_in, fan_out) weight matrix from ``draw``, checked (shape and finite values)."""
+    w = np.asarray(draw(gen, fan_in, fan_out), dtype=np.float64)
+    if w.shape != (fan_in, fan_out) or not np.all(np.isfinite(w)):
+        raise ValueError(
+            f"MLP: init returned {'shape ' + str(w.shape) if w.shape != (fan_in, fan_out) else 'non-finite values'} "
+            f"for layer {layer}; expected finite values of shape ({fan_in}, {fan_out})"
+        )
+    return w

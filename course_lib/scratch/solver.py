@@ -26,7 +26,7 @@ from tqdm.auto import tqdm
 
 from course_lib import checks
 
-__all__ = ["History", "Solver"]
+__all__ = ["History", "Solver", "apply_update"]
 
 
 @dataclass
@@ -156,6 +156,22 @@ def progress_bar(total: int, progress: bool, desc: str = "train") -> Any:
     return tqdm(total=total, desc=desc, unit="step", leave=True, **kwargs)
 
 
+def apply_update(model: Any, optimizer: Any, grads: dict, states: dict, lr: float | None = None) -> None:
+    r"""One optimizer step on every parameter of a scratch model (:class:`Solver`'s update, for own loops).
+
+    .. math::
+
+        (w, s_w) \leftarrow \mathrm{optimizer.step}(w, g_w, s_w, \eta) \quad \text{for every } w \text{ in params}
+
+    ``grads`` is keyed like ``model.params`` (what ``model.loss(x, y)`` returns), ``states`` too
+    (``{name: optimizer.init(w)}`` once, before the first step); every array has the shape of its
+    parameter. The new parameters and states replace the old entries of ``model.params`` and
+    ``states``; no array is modified in place. ``lr`` None means the optimizer's own.
+    """
+    for name, w in model.params.items():
+        model.params[name], states[name] = optimizer.step(w, grads[name], states[name], lr=lr)
+
+
 # ----- the loop shared with the torch twin ------------------------------------------------
 class TrainingLoop:
     """The epoch / mini-batch / evaluation loop that :class:`Solver` and its torch twin share.
@@ -199,7 +215,8 @@ class TrainingLoop:
                 h.epochs += 1
                 if self.eval_every is None:
                     self._evaluate()
-                bar.set_postfix(epoch=h.epochs, loss=f"{h.loss[-1]:.4f}", val_acc=f"{h.val_acc[-1]:.3f}" if h.val_acc else "-")
+                val_acc = f"{h.val_acc[-1]:.3f}" if h.val_acc else "-"
+                bar.set_postfix(epoch=h.epochs, loss=f"{h.loss[-1]:.4f}", val_acc=val_acc)
             if self.eval_every is not None and (not h.eval_step or h.eval_step[-1] != h.steps):
                 self._evaluate()
         finally:
@@ -298,6 +315,5 @@ class Solver(TrainingLoop):
         with np.errstate(over="ignore", invalid="ignore"):
             loss, grads = self.model.loss(self.data["x_train"][idx], self.data["y_train"][idx])
         check_loss(loss, t, epoch)
-        for name, w in self.model.params.items():
-            self.model.params[name], self.states[name] = self.optimizer.step(w, grads[name], self.states[name], lr=lr)
+        apply_update(self.model, self.optimizer, grads, self.states, lr=lr)
         return float(loss), lr

@@ -110,6 +110,8 @@ def _check_lsuv(model: Any, x: Any, tol: Any, max_iter: Any) -> torch.Tensor:
     for attr in ("num_layers", "act", "W1"):
         if not hasattr(model, attr):
             raise TypeError(f"lsuv: the model has no {attr!r} (a torch_impl MLP is expected)")
+    if model.act is None:
+        raise ValueError("lsuv: maxout layers are not supported (the model has no elementwise activation act)")
     h = torch.as_tensor(x, dtype=model.W1.dtype, device=model.W1.device)
     if h.ndim != 2 or h.shape[0] < 2 or h.shape[1] != model.W1.shape[0]:
         raise ValueError(f"lsuv: x must be a batch (N, {model.W1.shape[0]}) with N >= 2, got shape {tuple(h.shape)}")

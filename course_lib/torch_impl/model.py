@@ -2,14 +2,15 @@ r"""Twin of :mod:`course_lib.scratch.model`: the same MLP as an ``nn.Module``; a
 
 from __future__ import annotations
 
+import functools
 from typing import Any
 
 import torch
 from torch import nn
 
 from course_lib import checks
-from course_lib.scratch.model import Trace, check_mlp_args
-from course_lib.torch_impl.activations import ACTIVATIONS
+from course_lib.scratch.model import Trace, check_mlp_args, resolve_activation
+from course_lib.torch_impl.activations import ACTIVATIONS, maxout
 from course_lib.torch_impl.init import INITIALIZERS, small_random
 from course_lib.torch_impl.linear import linear
 from course_lib.torch_impl.losses import cross_entropy, multiclass_svm
@@ -43,12 +44,17 @@ class MLP(nn.Module):
 
     Same constructor as the scratch MLP, plus ``device`` and ``dtype``:
     ``MLP(dims, activation="relu", loss="softmax", weight_scale=None, reg=0.0, rng=None,
-    init=None, bias=None, device=None, dtype=torch.float64)``. ``init`` is None (small random,
-    std ``weight_scale``), a scratch name (``"he_normal"``...; the twins in
-    :mod:`course_lib.torch_impl.init` fill the weights) or a callable
-    ``init(tensor, generator=gen)`` filling an (in, out) tensor in place. Parameters are registered as ``W1, b1, W2, b2, ...``
-    with ``W_i`` of shape (dims[i-1], dims[i]) (NOT torch's (out, in)), so a scratch model's
-    ``params`` load directly: ``model.load_state_dict({k: torch.from_numpy(v) for k, v in params.items()})``.
+    init=None, bias=None, device=None, dtype=torch.float64, *, activation_kwargs=None,
+    pieces=None)``. ``activation`` is a name, a scratch op class (``LeakyReLU``) or its twin
+    function (``leaky_relu``); ``activation_kwargs`` uses the same hyperparameter names
+    (``{"negative_slope": 0.1}``); ``activation="maxout", pieces=k`` makes every hidden layer a
+    :func:`~course_lib.torch_impl.activations.maxout` with ``W_i`` (k, in, out), ``b_i`` (k, out).
+    ``init`` is None (small random, std ``weight_scale``), a scratch name (``"he_normal"``...;
+    the twins in :mod:`course_lib.torch_impl.init` fill the weights) or a callable
+    ``init(tensor, generator=gen)`` filling an (in, out) tensor in place. Parameters are
+    registered as ``W1, b1, W2, b2, ...`` with ``W_i`` of shape (dims[i-1], dims[i]) (NOT torch's
+    (out, in)), so a scratch model's ``params`` load directly:
+    ``model.load_state_dict({k: torch.from_numpy(v) for k, v in params.items()})``.
 
     ``rng``: None, an int seed, or a ``torch.Generator`` (CPU). The weights are drawn with torch's
     generator, so the same seed gives DIFFERENT numbers than the scratch MLP; copy the
@@ -62,7 +68,7 @@ class MLP(nn.Module):
     def __init__(
         self,
         dims: Any,
-        activation: str = "relu",
+        activation: Any = "relu",
         loss: str = "softmax",
         weight_scale: float | None = None,
         reg: float = 0.0,
@@ -71,18 +77,25 @@ class MLP(nn.Module):
         bias: float | None = None,
         device: Any = None,
         dtype: torch.dtype = torch.float64,
+        *,
+        activation_kwargs: dict | None = None,
+        pieces: int | None = None,
     ):
         super().__init__()
         self.dims, scale, bias_value = check_mlp_args(
-            dims, activation, loss, weight_scale, reg, init, bias,
-            activations=ACTIVATIONS, losses=LOSSES, initializers=INITIALIZERS,
+            dims, loss, weight_scale, reg, init, bias, losses=LOSSES, initializers=INITIALIZERS,
         )
+        twins = {**ACTIVATIONS, "maxout": maxout}
+        self.hidden_activation = spec = resolve_activation(activation, activation_kwargs, pieces, twins=twins)
         if init is None or init == "small_random":
             fill = lambda t, generator: small_random(t, std=scale, generator=generator)  # noqa: E731
         else:
             fill = INITIALIZERS[init] if isinstance(init, str) else init
-        self.activation = activation
-        self.act = ACTIVATIONS[activation.lower()]
+        self.activation = spec.name
+        self.activation_kwargs = dict(spec.hyper)
+        self.pieces = spec.pieces
+        act = ACTIVATIONS.get(spec.name)
+        self.act = None if spec.maxout else (functools.partial(act, **spec.hyper) if spec.hyper else act)
         self.loss_name = loss
         self.loss_fn = LOSSES[loss]
         self.reg = float(reg)
@@ -92,12 +105,15 @@ class MLP(nn.Module):
         gen = _generator(rng)
         device = torch.device("cpu") if device is None else torch.device(device)
         for i, (fan_in, fan_out) in enumerate(zip(self.dims[:-1], self.dims[1:]), start=1):
-            w = torch.empty(fan_in, fan_out, dtype=dtype, device=device)
-            fill(w, generator=gen)
+            copies = spec.pieces if (spec.maxout and i < self.num_layers) else None
+            w = torch.empty((copies or 1, fan_in, fan_out), dtype=dtype, device=device)
+            for piece in w:  # the pieces of a maxout layer one after the other, as on the scratch side
+                fill(piece, generator=gen)
             if not bool(torch.isfinite(w).all()):
                 raise ValueError(f"MLP: init left non-finite values in layer {i}")
-            setattr(self, f"W{i}", nn.Parameter(w))
-            setattr(self, f"b{i}", nn.Parameter(torch.full((fan_out,), bias_value, dtype=dtype, device=device)))
+            b = torch.full((copies, fan_out) if copies else (fan_out,), bias_value, dtype=dtype, device=device)
+            setattr(self, f"W{i}", nn.Parameter(w if copies else w[0].clone()))
+            setattr(self, f"b{i}", nn.Parameter(b))
 
     @property
     def num_layers(self) -> int:
@@ -107,8 +123,15 @@ class MLP(nn.Module):
     def num_classes(self) -> int:
         return self.dims[-1]
 
+    @property
+    def num_params(self) -> int:
+        """Number of trainable numbers, weights and biases."""
+        return int(sum(p.numel() for p in self.parameters()))
+
     def extra_repr(self) -> str:
-        return f"dims={self.dims}, activation={self.activation!r}, loss={self.loss_name!r}, reg={self.reg}"
+        extra = f", activation_kwargs={self.activation_kwargs}" if self.activation_kwargs else ""
+        extra += f", pieces={self.pieces}" if self.pieces is not None else ""
+        return f"dims={self.dims}, activation={self.activation!r}, loss={self.loss_name!r}, reg={self.reg}{extra}"
 
     def _as_input(self, x: Any) -> torch.Tensor:
         ref = self.W1
@@ -123,36 +146,37 @@ class MLP(nn.Module):
             raise ValueError(f"MLP: labels must be integers, got {y.dtype}")
         return y.long()
 
+    def _layers(self, x: Any) -> tuple[torch.Tensor, list[torch.Tensor], list[torch.Tensor]]:
+        """Scores, and the hidden pre-activations and activations (maxout: z is the layer's output)."""
+        h = self._as_input(x)
+        pre, hidden = [], []
+        for i in range(1, self.num_layers + 1):
+            w, b = getattr(self, f"W{i}"), getattr(self, f"b{i}")
+            if i == self.num_layers:
+                return linear(h, w, b), pre, hidden
+            z = maxout(h, w, b) if self.act is None else linear(h, w, b)
+            h = z if self.act is None else self.act(z)
+            pre.append(z)
+            hidden.append(h)
+        raise AssertionError("unreachable: an MLP has at least one layer")
+
     def hidden(self, x: Any) -> list[torch.Tensor]:
         """The hidden activations h_1 ... h_{L-1}, each (N, H_l)."""
-        h = self._as_input(x)
-        out = []
-        for i in range(1, self.num_layers):
-            h = self.act(linear(h, getattr(self, f"W{i}"), getattr(self, f"b{i}")))
-            out.append(h)
-        return out
+        return self._layers(x)[2]
+
+    def pre_activations(self, x: Any) -> list[torch.Tensor]:
+        """The hidden pre-activations z_1 ... z_{L-1}, each (N, H_l) (maxout: the layer's output)."""
+        return self._layers(x)[1]
 
     @torch.no_grad()
     def trace(self, x: Any) -> Trace:
         """Every pre-activation z_1..z_L and hidden activation h_1..h_{L-1} (detached tensors)."""
-        h = self._as_input(x)
-        pre, post = [], []
-        for i in range(1, self.num_layers + 1):
-            z = linear(h, getattr(self, f"W{i}"), getattr(self, f"b{i}"))
-            pre.append(z)
-            if i < self.num_layers:
-                h = self.act(z)
-                post.append(h)
-        return Trace(pre_activations=tuple(pre), activations=tuple(post))
+        scores, pre, hidden = self._layers(x)
+        return Trace(pre_activations=tuple(pre) + (scores,), activations=tuple(hidden))
 
     def forward(self, x: Any) -> torch.Tensor:
         """Class scores (N, C)."""
-        h = self._as_input(x)
-        for i in range(1, self.num_layers + 1):
-            h = linear(h, getattr(self, f"W{i}"), getattr(self, f"b{i}"))
-            if i < self.num_layers:
-                h = self.act(h)
-        return h
+        return self._layers(x)[0]
 
     def scores(self, x: Any) -> torch.Tensor:
         """Class scores (N, C); same as ``self(x)``."""
@@ -176,3 +200,9 @@ class MLP(nn.Module):
         """Fraction of examples whose predicted class equals ``y``."""
         y = self._as_labels(y)
         return float((self.predict(x) == y).double().mean())
+
+    @torch.no_grad()
+    def error(self, x: Any, y: Any) -> float:
+        """Classification error, the fraction of misclassified examples: ``1 - accuracy``."""
+        y = self._as_labels(y)
+        return float((self.predict(x) != y).double().mean())
