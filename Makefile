@@ -1,6 +1,6 @@
 # The two commands of the README:
 #   make book   create the environment (Python, npm, Debian parts) and build the book into _build/html
-#   make test   the same set-up, then every test: unit, parity, gradient checks, properties, experiments,
+#   make test   the same set-up, then ruff and every test: unit, parity, gradient checks, properties, experiments,
 #               grading, the notebooks (nbval), the book build with warnings as errors, and the built
 #               HTML in headless Chromium; then the suite again under simulated machines
 #               (tools/test_profiles.py: other BLAS kernels, instruction sets and thread counts)
@@ -65,6 +65,7 @@ exercises: env
 
 test: env web chromium
 	@start=$$(date +%s); \
+	$(VENV)/bin/ruff check course_lib tests tools; \
 	$(PY) -m course_lib.grading assign --check; \
 	$(MAKE) --no-print-directory book; \
 	$(MAKE) --no-print-directory notebooks; \

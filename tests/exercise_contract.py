@@ -32,7 +32,8 @@ def sha(path: Path) -> str:
 def grade(path: Path, timeout: float = 20.0, memory_mb: int = 2048, **kwargs):
     """Grade in-process and check that the submission was not modified."""
     before = sha(path)
-    report = grade_notebook(path, solutions_dir=SOLUTIONS, limits=Limits(timeout=timeout, memory_mb=memory_mb), **kwargs)
+    limits = Limits(timeout=timeout, memory_mb=memory_mb)
+    report = grade_notebook(path, solutions_dir=SOLUTIONS, limits=limits, **kwargs)
     assert sha(path) == before, "the grader modified the submission"
     return report
 

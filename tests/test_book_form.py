@@ -58,7 +58,9 @@ def test_learning_goals_recap_exercises_and_references(chapter):
 def test_inline_questions_have_hidden_answers(chapter):
     text = (BOOK / chapter).read_text()
     questions = len(re.findall(r"(?m)^\s*:class:\s*dropdown\b", text)) + len(re.findall(r"\{dropdown\}", text))
-    assert questions >= MIN_QUESTIONS, f"{chapter}: {questions} inline questions with hidden answers, want {MIN_QUESTIONS}+"
+    assert questions >= MIN_QUESTIONS, (
+        f"{chapter}: {questions} inline questions with hidden answers, want {MIN_QUESTIONS}+"
+    )
 
 
 def test_every_figure_has_a_caption_a_name_and_alt_text(chapter):

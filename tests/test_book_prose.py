@@ -26,11 +26,13 @@ CHAPTERS = sorted(p.name for p in BOOK.glob("[0-9][0-9]_*.md"))
 # as the exact text that appears in the prose. Keep each entry justified by its comment.
 ALLOWED: dict[str, set[str]] = {
     "01_backprop.md": {
-        "0.1",  # learning rate of the digits protocol (batch 64, learning rate 0.1, momentum 0.9); success tolerance of the XOR size sweep
+        "0.1",  # learning rate of the digits protocol (batch 64, learning rate 0.1, momentum 0.9);
+        # also the success tolerance of the XOR size sweep
         "0.9",  # momentum of the same protocol; the usual momentum coefficient
         "6.4",  # "Sec. 6.4.1" of Goodfellow et al.'s book, a section number
         "1%",  # size of the bug planted in the gradient-check experiment, a setting of its protocol
-        "0.5",  # mathematics: the sigmoid's undecided output and ADALINE's best constant answer; also the protocol's band width
+        "0.5",  # mathematics: the sigmoid's undecided output and ADALINE's best constant answer;
+        # also the protocol's band width
         "2.30",  # mathematics: ln 10 to two decimals, the chance loss for 10 classes
     },
     "02_activations.md": {
@@ -87,7 +89,11 @@ def prose_of(text: str) -> str:
                     out.append("")
                     continue
                 # a fence that opens a container of prose (tab-set, admonition, figure...) stays prose
-                if re.match(r"^\{(tab-set|tab-item|admonition|note|warning|tip|important|hint|dropdown|figure|glossary|seealso|caution|attention|danger|error)\}", info):
+                if re.match(
+                    r"^\{(tab-set|tab-item|admonition|note|warning|tip|important|hint|dropdown|figure|glossary"
+                    r"|seealso|caution|attention|danger|error)\}",
+                    info,
+                ):
                     containers.append(m.group(1))
                     out.append("")
                     continue

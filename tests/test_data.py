@@ -262,8 +262,10 @@ def test_splits_accepts_good_arrays_and_images():
         (lambda a: a.__setitem__("x_val", a["x_val"][:, :4]), "same example shape"),
         (lambda a: a.__setitem__("x_train", a["x_train"][:, 0]), "one row per example"),
         (lambda a: a.__setitem__("x_train", a["x_train"] > 0), "real numbers"),
-        (lambda a: (a.__setitem__("x_train", a["x_train"][:0]), a.__setitem__("y_train", a["y_train"][:0])), "train split is empty"),
-        (lambda a: (a.__setitem__("x_test", a["x_test"][:0]), a.__setitem__("y_test", a["y_test"][:0])), "test split is empty"),
+        (lambda a: (a.__setitem__("x_train", a["x_train"][:0]), a.__setitem__("y_train", a["y_train"][:0])),
+         "train split is empty"),
+        (lambda a: (a.__setitem__("x_test", a["x_test"][:0]), a.__setitem__("y_test", a["y_test"][:0])),
+         "test split is empty"),
     ],
 )
 def test_splits_rejects_bad_arrays_with_a_clear_message(change, message):

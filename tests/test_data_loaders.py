@@ -298,7 +298,8 @@ def _one_file_dataset(server: Path, content: bytes = b"official bytes " * 100) -
     server.mkdir(parents=True, exist_ok=True)
     (server / "file.bin").write_bytes(content)
     return data.RemoteDataset(
-        name="toy", title="Toy", files=(data.RemoteFile("file.bin", hashlib.sha256(content).hexdigest(), len(content)),),
+        name="toy", title="Toy",
+        files=(data.RemoteFile("file.bin", hashlib.sha256(content).hexdigest(), len(content)),),
         mirrors=(server.as_uri() + "/",), homepage="https://example.org/toy",
     )
 
@@ -430,7 +431,9 @@ def test_interrupted_download_leaves_no_file_and_is_retried(tmp_path, monkeypatc
 def test_short_read_is_an_error_not_a_file(tmp_path, monkeypatch, no_network):
     content = b"x" * 1000
     ds = replace(_one_file_dataset(tmp_path / "server", content), mirrors=("https://short.example/",))
-    monkeypatch.setattr(urllib.request, "urlopen", lambda request, timeout=None: _FakeResponse(content[:600], announce=1000))
+    monkeypatch.setattr(
+        urllib.request, "urlopen", lambda request, timeout=None: _FakeResponse(content[:600], announce=1000)
+    )
     with pytest.raises(data.DownloadError, match="closed early"):
         data.fetch_dataset(ds, tmp_path / "cache", retries=1, **FAST)
     assert listing(tmp_path / "cache" / "toy") == []
@@ -458,7 +461,9 @@ def test_retry_waits_grow(tmp_path, monkeypatch, no_network):
     assert waits == [0.5, 1.0]
 
 
-@pytest.mark.parametrize("kwargs", [{"retries": 0}, {"retries": 1.5}, {"timeout": 0}, {"mirrors": []}, {"mirrors": [""]}])
+@pytest.mark.parametrize(
+    "kwargs", [{"retries": 0}, {"retries": 1.5}, {"timeout": 0}, {"mirrors": []}, {"mirrors": [""]}]
+)
 def test_bad_download_settings(tmp_path, no_network, kwargs):
     ds = _one_file_dataset(tmp_path / "server")
     with pytest.raises(ValueError):
@@ -469,15 +474,24 @@ def test_official_checksums_are_the_published_ones():
     """Pinned from TensorFlow Datasets' url_checksums (MNIST, Fashion-MNIST) and Keras / torchvision
     (CIFAR-10): an accidental edit of the table fails here."""
     published = {
-        ("mnist", "train-images-idx3-ubyte.gz"): ("440fcabf73cc546fa21475e81ea370265605f56be210a4024d2ca8f203523609", 9912422),
-        ("mnist", "train-labels-idx1-ubyte.gz"): ("3552534a0a558bbed6aed32b30c495cca23d567ec52cac8be1a0730e8010255c", 28881),
-        ("mnist", "t10k-images-idx3-ubyte.gz"): ("8d422c7b0a1c1c79245a5bcf07fe86e33eeafee792b84584aec276f5a2dbc4e6", 1648877),
-        ("mnist", "t10k-labels-idx1-ubyte.gz"): ("f7ae60f92e00ec6debd23a6088c31dbd2371eca3ffa0defaefb259924204aec6", 4542),
-        ("fashion_mnist", "train-images-idx3-ubyte.gz"): ("3aede38d61863908ad78613f6a32ed271626dd12800ba2636569512369268a84", 26421880),
-        ("fashion_mnist", "train-labels-idx1-ubyte.gz"): ("a04f17134ac03560a47e3764e11b92fc97de4d1bfaf8ba1a3aa29af54cc90845", 29515),
-        ("fashion_mnist", "t10k-images-idx3-ubyte.gz"): ("346e55b948d973a97e58d2351dde16a484bd415d4595297633bb08f03db6a073", 4422102),
-        ("fashion_mnist", "t10k-labels-idx1-ubyte.gz"): ("67da17c76eaffca5446c3361aaab5c3cd6d1c2608764d35dfb1850b086bf8dd5", 5148),
-        ("cifar10", "cifar-10-python.tar.gz"): ("6d958be074577803d12ecdefd02955f39262c83c16fe9348329d7fe0b5c001ce", 170498071),
+        ("mnist", "train-images-idx3-ubyte.gz"):
+            ("440fcabf73cc546fa21475e81ea370265605f56be210a4024d2ca8f203523609", 9912422),
+        ("mnist", "train-labels-idx1-ubyte.gz"):
+            ("3552534a0a558bbed6aed32b30c495cca23d567ec52cac8be1a0730e8010255c", 28881),
+        ("mnist", "t10k-images-idx3-ubyte.gz"):
+            ("8d422c7b0a1c1c79245a5bcf07fe86e33eeafee792b84584aec276f5a2dbc4e6", 1648877),
+        ("mnist", "t10k-labels-idx1-ubyte.gz"):
+            ("f7ae60f92e00ec6debd23a6088c31dbd2371eca3ffa0defaefb259924204aec6", 4542),
+        ("fashion_mnist", "train-images-idx3-ubyte.gz"):
+            ("3aede38d61863908ad78613f6a32ed271626dd12800ba2636569512369268a84", 26421880),
+        ("fashion_mnist", "train-labels-idx1-ubyte.gz"):
+            ("a04f17134ac03560a47e3764e11b92fc97de4d1bfaf8ba1a3aa29af54cc90845", 29515),
+        ("fashion_mnist", "t10k-images-idx3-ubyte.gz"):
+            ("346e55b948d973a97e58d2351dde16a484bd415d4595297633bb08f03db6a073", 4422102),
+        ("fashion_mnist", "t10k-labels-idx1-ubyte.gz"):
+            ("67da17c76eaffca5446c3361aaab5c3cd6d1c2608764d35dfb1850b086bf8dd5", 5148),
+        ("cifar10", "cifar-10-python.tar.gz"):
+            ("6d958be074577803d12ecdefd02955f39262c83c16fe9348329d7fe0b5c001ce", 170498071),
     }
     ours = {(d.name, f.filename): (f.sha256, f.size) for d in data.DATASETS.values() for f in d.files}
     assert ours == published
@@ -567,7 +581,9 @@ def _global_states():
     return np.random.get_state()[1].copy(), random.getstate()
 
 
-@pytest.mark.parametrize("n, batch, drop_last", [(10, 3, False), (10, 3, True), (9, 3, False), (5, 8, False), (1, 1, False)])
+@pytest.mark.parametrize(
+    "n, batch, drop_last", [(10, 3, False), (10, 3, True), (9, 3, False), (5, 8, False), (1, 1, False)]
+)
 def test_minibatches_cover_every_example_once(n, batch, drop_last):
     x = np.arange(n * 2, dtype=np.float64).reshape(n, 2)
     y = np.arange(n)

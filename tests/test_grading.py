@@ -20,7 +20,8 @@ from course_lib.grading.__main__ import main as cli_main
 from course_lib.grading.assign import AssignError, assign, build_exercise
 from course_lib.grading.report import format_table
 
-from exercise_contract import EXERCISES, ROOT, SOLUTIONS, by_name, execute_solution_and_blank, grade, plant, sha, to_ipynb
+from exercise_contract import EXERCISES, ROOT, SOLUTIONS, by_name, execute_solution_and_blank, grade, plant, sha
+from exercise_contract import to_ipynb
 from exercise_contract import assert_blank_scores_zero, assert_only_failing as _assert_only_failing
 from exercise_contract import assert_solution_full_marks, check_shape_bugs
 
@@ -121,8 +122,10 @@ def test_generated_exercise_of_removed_source_is_removed(tmp_path):
 @pytest.mark.parametrize(
     "old, new, expected",
     [
-        ("    ### END SOLUTION\n    return loss, dscores\n```\n\n```{code-cell} ipython3\n:tags: [raises-exception]\n\n# Self-check for question 1",
-         "    return loss, dscores\n```\n\n```{code-cell} ipython3\n:tags: [raises-exception]\n\n# Self-check for question 1",
+        ("    ### END SOLUTION\n    return loss, dscores\n```\n\n"
+         "```{code-cell} ipython3\n:tags: [raises-exception]\n\n# Self-check for question 1",
+         "    return loss, dscores\n```\n\n"
+         "```{code-cell} ipython3\n:tags: [raises-exception]\n\n# Self-check for question 1",
          "has no matching `### END SOLUTION`"),
         ("### END HIDDEN TESTS\nprint(\"svm_loss", "print(\"svm_loss", "has no matching `### END HIDDEN TESTS`"),
         ("    dx = dout @ w.T\n", "    ### BEGIN SOLUTION\n    dx = dout @ w.T\n", "regions cannot nest"),
@@ -239,7 +242,8 @@ PLANTED = {
         "q5_two_layer_step",
         [(
             '    new_params = {key: params[key] - lr * grads[key] for key in ("W1", "b1", "W2", "b2")}\n',
-            '    for key in ("W1", "b1", "W2", "b2"):\n        params[key] -= lr * grads[key]\n    new_params = params\n',
+            '    for key in ("W1", "b1", "W2", "b2"):\n        params[key] -= lr * grads[key]\n'
+            '    new_params = params\n',
         )],
         "changed its input `params`",
     ),
@@ -316,7 +320,8 @@ def test_segfault_in_a_function_costs_only_that_question(tmp_path):
 def test_exit_at_top_level_is_skipped(tmp_path):
     path = variant(
         tmp_path,
-        ("## Question 3: `linear_backward`", "```{code-cell} ipython3\nimport os\nos._exit(3)\n```\n\n## Question 3: `linear_backward`"),
+        ("## Question 3: `linear_backward`",
+         "```{code-cell} ipython3\nimport os\nos._exit(3)\n```\n\n## Question 3: `linear_backward`"),
         append="import sys\nsys.exit(0)",
     )
     report = grade(path)
@@ -376,7 +381,9 @@ def softmax_loss(scores, y):
     assert "`loss` is 0" in by_name(report)["q1_softmax_loss"].message
 
     # Breaking builtins wholesale breaks the student's own functions, not the grader.
-    wrecked = grade(variant(tmp_path, append=patch + "builtins.isinstance = lambda *a: True\n", name="01_backprop-b.md"))
+    wrecked = grade(
+        variant(tmp_path, append=patch + "builtins.isinstance = lambda *a: True\n", name="01_backprop-b.md")
+    )
     assert not by_name(wrecked)["q1_softmax_loss"].passed
     assert wrecked.score <= FULL - 2 and wrecked.notes == []
 
@@ -705,8 +712,10 @@ def test_results_that_cannot_be_decoded_are_an_internal_error(monkeypatch):
 def test_sandbox_cannot_kill_the_grader(tmp_path):
     path = variant(
         tmp_path,
-        ("    dx = dout @ w.T\n", "    import os, signal\n    os.kill(os.getppid(), signal.SIGKILL)\n    dx = dout @ w.T\n"),
-        append="import os, signal\ntry:\n    os.killpg(os.getpgid(os.getppid()), signal.SIGKILL)\nexcept Exception:\n    pass",
+        ("    dx = dout @ w.T\n",
+         "    import os, signal\n    os.kill(os.getppid(), signal.SIGKILL)\n    dx = dout @ w.T\n"),
+        append="import os, signal\ntry:\n    os.killpg(os.getpgid(os.getppid()), signal.SIGKILL)\n"
+               "except Exception:\n    pass",
     )
     out = tmp_path / "r.json"
     proc = run_cli("grade", path, "--json", out)

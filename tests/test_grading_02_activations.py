@@ -73,8 +73,8 @@ GROUPS = [
     ["sigmoid derivative without (1 - out)", "relu derivative 1 at x = 0", "elu through a 0/1 mask: nan for large x",
      "dead units: a zero pre-activation counts as alive", "maxout db keeps the summed axis (keepdims=True)"],
     ["tanh derivative 1 - out", "leaky relu ignores the slope argument", "maxout splits the gradient at ties"],
-    ["sigmoid as e^x / (1 + e^x): nan at x = 1000", "elu derivative without + alpha", "maxout db averages over the batch",
-     "dead units: off for ANY example instead of every example"],
+    ["sigmoid as e^x / (1 + e^x): nan at x = 1000", "elu derivative without + alpha",
+     "maxout db averages over the batch", "dead units: off for ANY example instead of every example"],
 ]
 
 

@@ -57,7 +57,8 @@ BUGS = {
 # never two bugs of one question in the same submission
 GROUPS = [
     ["test set standardized with its own statistics", "no sign rule", "no clipping"],
-    ["std divides by N - 1", "eigenvalues in increasing order", "window from center - width instead of center - width / 2"],
+    ["std divides by N - 1", "eigenvalues in increasing order",
+     "window from center - width instead of center - width / 2"],
     ["constant column divided by zero", "eps ignored", "window returns a flattened array"],
     ["covariance divides by N - 1"],
 ]

@@ -227,7 +227,9 @@ def _draw(name: str, rng, fan_in: int, fan_out: int) -> np.ndarray:
     }[name]()
 
 
-@pytest.mark.parametrize("name", ["xavier_uniform", "xavier_normal", "he_normal", "he_uniform", "lecun_normal", "small_random"])
+@pytest.mark.parametrize(
+    "name", ["xavier_uniform", "xavier_normal", "he_normal", "he_uniform", "lecun_normal", "small_random"]
+)
 @pytest.mark.parametrize("seed", [0, 1, 2])
 def test_scratch_samples_have_the_target_mean_std_and_bounds(name, seed):
     fan_in, fan_out = 400, 300
@@ -279,7 +281,8 @@ def test_orthogonal_is_semi_orthogonal_times_gain(fan_in, fan_out, gain):
     else:
         np.testing.assert_allclose(w @ w.T, gain**2 * np.eye(fan_in), atol=1e-12)
     np.testing.assert_allclose(np.linalg.svd(w, compute_uv=False), gain, rtol=1e-12)
-    t = T.orthogonal(torch.empty(fan_in, fan_out, dtype=torch.float64), gain=gain, generator=torch.Generator().manual_seed(0))
+    t = T.orthogonal(torch.empty(fan_in, fan_out, dtype=torch.float64), gain=gain,
+                     generator=torch.Generator().manual_seed(0))
     small = min(fan_in, fan_out)
     gram = t.T @ t if fan_in >= fan_out else t @ t.T
     torch.testing.assert_close(gram, gain**2 * torch.eye(small, dtype=torch.float64))
@@ -317,7 +320,8 @@ def test_shape_option_with_a_maxout_layout_draws_one_piece_scale():
     w = S.he_normal(np.random.default_rng(0), *S.fans(shape, layout="maxout"), shape=shape, layout="maxout")
     assert w.shape == shape
     assert abs(w.std() / S.he_std(200, 100) - 1) < 0.02
-    t = T.he_normal(torch.empty(shape, dtype=torch.float64), generator=torch.Generator().manual_seed(0), layout="maxout")
+    t = T.he_normal(torch.empty(shape, dtype=torch.float64), generator=torch.Generator().manual_seed(0),
+                    layout="maxout")
     assert abs(float(t.std()) / S.he_std(200, 100) - 1) < 0.02
     with pytest.raises(ValueError, match="layout='maxout'"):  # the conv reading's fans do not match
         S.he_normal(np.random.default_rng(0), *S.fans(shape, layout="conv"), shape=shape, layout="maxout")
@@ -346,7 +350,9 @@ def test_orthogonal_maxout_weight_has_orthogonal_pieces(k, d, m):
 @pytest.mark.parametrize("name", ["xavier_uniform", "he_normal", "orthogonal"])
 def test_twin_on_a_conv1d_weight_equals_torch_builtin_with_layout_conv(name):
     ours = {"xavier_uniform": T.xavier_uniform, "he_normal": T.he_normal, "orthogonal": T.orthogonal}[name]
-    builtin = {"xavier_uniform": TI.xavier_uniform_, "he_normal": TI.kaiming_normal_, "orthogonal": TI.orthogonal_}[name]
+    builtin = {
+        "xavier_uniform": TI.xavier_uniform_, "he_normal": TI.kaiming_normal_, "orthogonal": TI.orthogonal_
+    }[name]
     w = ours(torch.empty(4, 6, 3, dtype=torch.float64), generator=torch.Generator().manual_seed(5), layout="conv")
     v = builtin(torch.empty(4, 6, 3, dtype=torch.float64), generator=torch.Generator().manual_seed(5))
     torch.testing.assert_close(w, v, rtol=0, atol=0)
@@ -441,8 +447,9 @@ def test_lsuv_rejects_bad_arguments(kwargs, error):
 
 def test_lsuv_refuses_a_layer_with_zero_variance():
     model = MLP([5, 4, 3], init="zeros", rng=0)
+    x = np.random.default_rng(0).standard_normal((8, 5))
     with pytest.raises(ValueError, match="variance"):
-        S.lsuv(model, np.random.default_rng(0).standard_normal((8, 5)), np.random.default_rng(0), orthogonal_start=False)
+        S.lsuv(model, x, np.random.default_rng(0), orthogonal_start=False)
 
 
 # ----- the MLP's init=, bias= and trace ------------------------------------------------------------------

@@ -7,6 +7,8 @@ after 5 steps); weight decay and Nesterov are switched on in some configurations
 
 from __future__ import annotations
 
+from dataclasses import FrozenInstanceError
+
 import numpy as np
 import pytest
 import torch
@@ -104,7 +106,7 @@ def test_step_is_pure() -> None:
     opt.step(w2, dw, s2)
     np.testing.assert_array_equal(s1.momentum_buffer, buf1)
     assert isinstance(s2, SGDState) and s2.step == 2
-    with pytest.raises(Exception):
+    with pytest.raises(FrozenInstanceError):
         s1.step = 5  # frozen
 
 

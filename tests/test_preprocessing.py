@@ -181,8 +181,8 @@ def test_whitening_with_fewer_components():
         if kind == "pca":
             np.testing.assert_allclose(cov(z), np.eye(3), atol=1e-10)
         # the inverse is the reconstruction from the 3 largest directions
-        np.testing.assert_allclose(stats.inverse_transform(z), S.fit_pca(x, 3).inverse_transform(S.fit_pca(x, 3).transform(x)),
-                                   atol=1e-9)
+        pca = S.fit_pca(x, 3)
+        np.testing.assert_allclose(stats.inverse_transform(z), pca.inverse_transform(pca.transform(x)), atol=1e-9)
 
 
 # ============================================================================================
@@ -332,7 +332,8 @@ BAD = [
     (lambda m, t: m.fit_whitening(t(np.column_stack([np.arange(9.0), np.ones(9)])), eps=0.0), "singular"),
     (lambda m, t: m.fit_center(t(np.ones((3, 2)))).transform(t(np.ones((3, 3)))), r"expected shape \(M, 2\)"),
     (lambda m, t: m.fit_center(t(np.ones((3, 2)))).transform(t(np.full((3, 2), np.nan))), "NaN"),
-    (lambda m, t: m.fit_pca(t(correlated(np.random.default_rng(0))), 2).inverse_transform(t(np.ones((3, 5)))), "expected shape"),
+    (lambda m, t: m.fit_pca(t(correlated(np.random.default_rng(0))), 2).inverse_transform(t(np.ones((3, 5)))),
+     "expected shape"),
     (lambda m, t: m.fit_mean_image(t(np.ones((3, 8, 8)))), r"\(N, C, H, W\)"),
     (lambda m, t: m.fit_channel_mean(t(np.ones((3, 64)))), r"\(N, C, H, W\)"),
     (lambda m, t: m.fit_channel_mean(t(np.ones((3, 3, 2, 2)))).transform(t(np.ones((3, 1, 2, 2)))), "expected images"),

@@ -57,7 +57,10 @@ VARIANTS = ("relu", "linear", "shifted_relu")
 
 
 def shifted_relu(z: np.ndarray) -> np.ndarray:
-    r"""ReLU shifted and rescaled to zero mean, unit variance on :math:`\mathcal{N}(0, 1)`: :math:`(\mathrm{relu}(z) - \mu)/\sigma`."""
+    r"""ReLU shifted and rescaled to zero mean, unit variance on :math:`\mathcal{N}(0, 1)`.
+
+    That is :math:`(\mathrm{relu}(z) - \mu)/\sigma`, with ``RELU_MEAN`` and ``RELU_STD`` as :math:`\mu, \sigma`.
+    """
     return (ReLU.forward(z)[0] - RELU_MEAN) / RELU_STD
 
 
@@ -80,7 +83,9 @@ def majority_fraction(z: np.ndarray, classes: int = 10) -> float:
     """
     z = np.asarray(z, dtype=np.float64)
     if z.ndim != 2 or not 2 <= classes <= z.shape[1]:
-        raise ValueError(f"majority_fraction: need z (N, C) with 2 <= classes <= C, got shape {z.shape}, classes={classes}")
+        raise ValueError(
+            f"majority_fraction: need z (N, C) with 2 <= classes <= C, got shape {z.shape}, classes={classes}"
+        )
     groups = z.shape[1] // classes
     fractions = []
     for g in range(groups):
@@ -110,16 +115,16 @@ class ChannelCollapseResult:
     majority: dict = field(default_factory=dict)  # variant -> (depth,) majority_fraction of z_l
 
     def table(self, layers=(1, 2, 5, 10, 20, 50)) -> str:
-        layers = [l for l in layers if l <= self.depth]
+        layers = [layer for layer in layers if layer <= self.depth]
         lines = ["between-channel share of the variance of z_l",
-                 f"{'nonlinearity':<14}" + "".join(f"{'layer ' + str(l):>10}" for l in layers)]
+                 f"{'nonlinearity':<14}" + "".join(f"{'layer ' + str(layer):>10}" for layer in layers)]
         for v in self.variants:
-            lines.append(f"{v:<14}" + "".join(f"{self.share[v][l - 1]:>10.3f}" for l in layers))
+            lines.append(f"{v:<14}" + "".join(f"{self.share[v][layer - 1]:>10.3f}" for layer in layers))
         if self.majority:
             k = min(self.config.get("classes", 10), self.width)
             lines.append(f"share of the inputs in the most common class of a random {k}-way readout of z_l")
             for v in self.variants:
-                lines.append(f"{v:<14}" + "".join(f"{self.majority[v][l - 1]:>10.3f}" for l in layers))
+                lines.append(f"{v:<14}" + "".join(f"{self.majority[v][layer - 1]:>10.3f}" for layer in layers))
         return "\n".join(lines)
 
 
@@ -131,7 +136,9 @@ def run(depth: int = 50, width: int = 512, batch: int = 256, variants: tuple = V
     ``classes``: the size of the random readouts of :func:`majority_fraction` (at most ``width``).
     """
     if depth < 1 or width < 1 or batch < 2:
-        raise ValueError(f"channel_collapse.run: need depth >= 1, width >= 1, batch >= 2; got {depth}, {width}, {batch}")
+        raise ValueError(
+            f"channel_collapse.run: need depth >= 1, width >= 1, batch >= 2; got {depth}, {width}, {batch}"
+        )
     unknown = [v for v in variants if v not in _APPLY]
     if unknown:
         raise ValueError(f"channel_collapse.run: unknown variants {unknown}; choose from {VARIANTS}")

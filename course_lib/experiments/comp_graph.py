@@ -3,7 +3,8 @@ r"""The computational graph of :math:`f(x, y, z) = (x + y)\,z`, forward and back
 Two gates, each with the ``forward`` / ``backward`` API of every op in the course:
 
 * ``q = x + y``  (:class:`AddGate`): local gradients :math:`\partial q/\partial x = \partial q/\partial y = 1`;
-* ``f = q z``    (:class:`MulGate`): local gradients :math:`\partial f/\partial q = z`, :math:`\partial f/\partial z = q`.
+* ``f = q z``    (:class:`MulGate`): local gradients :math:`\partial f/\partial q = z`,
+  :math:`\partial f/\partial z = q`.
 
 The forward pass visits the nodes in order and keeps what each backward needs (the cache);
 the backward pass starts from :math:`\partial f/\partial f = 1` and visits them in reverse,

@@ -101,7 +101,7 @@ def train_loop(model, optimizer, x, y, batch_size=64, epochs=30, seed=0) -> list
     rng = np.random.default_rng(seed)
     states = {name: optimizer.init(w) for name, w in model.params.items()}
     losses = []
-    for epoch in range(epochs):
+    for _ in range(epochs):
         order = rng.permutation(len(x))  # a new random order every epoch
         for start in range(0, len(x), batch_size):
             batch = order[start : start + batch_size]  # 1. sample a mini-batch
@@ -121,7 +121,7 @@ def train_loop_torch(model, optimizer, x, y, batch_size=64, epochs=30, seed=0) -
     """
     rng = np.random.default_rng(seed)
     losses = []
-    for epoch in range(epochs):
+    for _ in range(epochs):
         order = rng.permutation(len(x))
         for start in range(0, len(x), batch_size):
             batch = order[start : start + batch_size]  # 1. sample a mini-batch

@@ -8,7 +8,8 @@ Five tanh layers of width 1000 and a softmax output layer (10 classes) get one b
     \text{standard: } W_{ij} \sim U\Big[-\tfrac{1}{\sqrt{n}}, \tfrac{1}{\sqrt{n}}\Big], \quad
     \text{Var} = \frac{1}{3n};
     \qquad
-    \text{normalized: } W_{ij} \sim U\Big[-\sqrt{\tfrac{6}{n_\text{in} + n_\text{out}}}, \sqrt{\tfrac{6}{n_\text{in} + n_\text{out}}}\Big]
+    \text{normalized: } W_{ij} \sim U\Big[-\sqrt{\tfrac{6}{n_\text{in} + n_\text{out}}},
+    \sqrt{\tfrac{6}{n_\text{in} + n_\text{out}}}\Big]
 
 (``n`` the fan-in; the standard one is also PyTorch's default ``nn.Linear`` init). The forward
 pass records the activations :math:`h_\ell = \tanh(z_\ell)`; the backward pass, written out with
@@ -81,13 +82,14 @@ class GlorotTanhResult:
         lines = []
         for name, field in (("std of activations h_l", self.act_std), ("std of back-propagated dJ/dz_l", self.back_std),
                             ("std of weight gradients dJ/dW_l", self.weight_grad_std)):
-            lines.append(f"{name:<34}" + "".join(f"{'layer ' + str(l):>11}" for l in layers))
+            lines.append(f"{name:<34}" + "".join(f"{'layer ' + str(layer):>11}" for layer in layers))
             for init in self.inits:
                 lines.append(f"  {init:<32}" + "".join(f"{v:>11.3e}" for v in field[init]))
         lines.append("")
         for init in self.inits:
-            lines.append(f"{init:<11} forward ratio/layer {self.forward_ratio(init):.3f}, backward ratio/layer "
-                         f"{self.backward_ratio(init):.3f}, weight-gradient spread max/min {self.weight_grad_spread(init):.2f}")
+            lines.append(f"{init:<11} forward ratio/layer {self.forward_ratio(init):.3f}, "
+                         f"backward ratio/layer {self.backward_ratio(init):.3f}, "
+                         f"weight-gradient spread max/min {self.weight_grad_spread(init):.2f}")
         return "\n".join(lines)
 
 
@@ -124,7 +126,9 @@ def run(width: int = 1000, hidden_layers: int = 5, batch: int = 1000, classes: i
     tanh in its linear regime, where the per-layer ratios approach the linear theory.
     """
     if hidden_layers < 2 or width < 1 or batch < 2 or classes < 2 or not input_std > 0:
-        raise ValueError("glorot_tanh.run: need hidden_layers >= 2, width >= 1, batch >= 2, classes >= 2, input_std > 0")
+        raise ValueError(
+            "glorot_tanh.run: need hidden_layers >= 2, width >= 1, batch >= 2, classes >= 2, input_std > 0"
+        )
     rng = np.random.default_rng(seed)
     x = input_std * rng.standard_normal((batch, width))
     y = rng.integers(0, classes, size=batch)
@@ -143,5 +147,6 @@ def run(width: int = 1000, hidden_layers: int = 5, batch: int = 1000, classes: i
         out["saturated"][name] = np.array([np.mean(np.abs(h) > 0.95) for h in acts])
     return GlorotTanhResult(
         inits=tuple(INITS), width=width, hidden_layers=hidden_layers, batch=batch, **out,
-        config=dict(width=width, hidden_layers=hidden_layers, batch=batch, classes=classes, input_std=input_std, n_samples=n_samples, seed=seed),
+        config=dict(width=width, hidden_layers=hidden_layers, batch=batch, classes=classes, input_std=input_std,
+                    n_samples=n_samples, seed=seed),
     )

@@ -19,6 +19,7 @@ flat line near 5e-3, far above the float64 V: that gap is what a gradient check 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import partial
 
 import numpy as np
 
@@ -72,7 +73,8 @@ class GradCheckSweep:
     def table(self) -> str:
         rows = [f"{'h':>8} {'float64':>9} {'float32':>9} {'1% bug':>9}"]
         for i, h in enumerate(self.hs):
-            rows.append(f"{h:>8.0e} {self.errors['float64'][i]:>9.1e} {self.errors['float32'][i]:>9.1e} {self.buggy[i]:>9.1e}")
+            rows.append(f"{h:>8.0e} {self.errors['float64'][i]:>9.1e} {self.errors['float32'][i]:>9.1e} "
+                        f"{self.buggy[i]:>9.1e}")
         return "\n".join(rows)
 
 
@@ -101,9 +103,10 @@ def run(n: int = 5, d: int = 4, c: int = 3, hs=None, bug: float = 0.01, seed: in
     buggy = np.empty(len(hs))
     for dtype in (np.float64, np.float32):
         xd, wd, bd = x.astype(dtype), w.astype(dtype), b.astype(dtype)
+        loss_of_w = partial(_loss, xd, b=bd, y=y)  # L(W), with x and b in this dtype
         errs = np.empty(len(hs))
         for i, h in enumerate(hs):
-            num = numerical_grad(lambda w_: _loss(xd, w_, bd, y), wd, 1.0, h=float(h))
+            num = numerical_grad(loss_of_w, wd, 1.0, h=float(h))
             errs[i] = rel_error(dw, num)
             if dtype is np.float64:
                 buggy[i] = rel_error(dw * (1.0 + bug), num)

@@ -133,14 +133,15 @@ class InitDepthResult:
 
     def table(self, layers=(1, 5, 10, 20, 30)) -> str:
         """std of the pre-activations at a few depths, measured and (when available) predicted."""
-        layers = [l for l in layers if l <= self.depth]
-        head = f"{'scheme':<17}" + "".join(f"{'z_' + str(l):>11}" for l in layers) + f"{'ratio/layer':>13}"
+        layers = [layer for layer in layers if layer <= self.depth]
+        head = f"{'scheme':<17}" + "".join(f"{'z_' + str(layer):>11}" for layer in layers) + f"{'ratio/layer':>13}"
         lines = [f"{self.activation}, width {self.width}, batch {self.batch}: std of the pre-activations", head]
         for s in self.schemes:
-            lines.append(f"{s:<17}" + "".join(f"{self.pre_std[s][l - 1]:>11.2e}" for l in layers)
+            lines.append(f"{s:<17}" + "".join(f"{self.pre_std[s][layer - 1]:>11.2e}" for layer in layers)
                          + f"{self.ratio_per_layer(s):>13.3f}")
             if s in self.predicted:
-                lines.append(f"{'  predicted':<17}" + "".join(f"{self.predicted[s][l - 1]:>11.2e}" for l in layers))
+                predicted = "".join(f"{self.predicted[s][layer - 1]:>11.2e}" for layer in layers)
+                lines.append(f"{'  predicted':<17}" + predicted)
         return "\n".join(lines)
 
 
@@ -169,7 +170,7 @@ def run(
             predicted[scheme] = predicted_std(scheme, depth, width, activation)
         rule = activation if activation in ("relu", "tanh", "sigmoid") else None
         stats[scheme] = activation_stats(trace.activations, activation=rule,
-                                         names=[f"h_{l}" for l in range(1, depth)])
+                                         names=[f"h_{layer}" for layer in range(1, depth)])
         samples[scheme] = np.stack([z.ravel()[pick] for z in trace.pre_activations])
         act_samples[scheme] = np.stack([h.ravel()[pick] for h in trace.activations])
         output_rms[scheme] = float(np.sqrt(np.mean(model.act.forward(trace.pre_activations[-1])[0] ** 2)))

@@ -49,7 +49,8 @@ class CloudResult:
         rows = [f"{'stage':<13} {'mean':>17} {'var x1':>8} {'var x2':>8} {'cov':>8} {'corr':>6}"]
         for s in self.stages.values():
             m = f"({s.mean[0]:+.2f}, {s.mean[1]:+.2f})"
-            rows.append(f"{s.name:<13} {m:>17} {s.cov[0, 0]:>8.3f} {s.cov[1, 1]:>8.3f} {s.cov[0, 1]:>+8.3f} {s.correlation:>+6.2f}")
+            rows.append(f"{s.name:<13} {m:>17} {s.cov[0, 0]:>8.3f} {s.cov[1, 1]:>8.3f} {s.cov[0, 1]:>+8.3f} "
+                        f"{s.correlation:>+6.2f}")
         return "\n".join(rows)
 
 

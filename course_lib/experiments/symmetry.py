@@ -1,4 +1,4 @@
-r"""Why a constant initialization fails: the units of a layer move together and stay identical (the slides' 2-D example).
+r"""Why a constant initialization fails: a layer's units move together and stay identical (the slides' 2-D example).
 
 The data are the four XOR clouds in the plane (:func:`course_lib.data.make_xor`): two lines are
 needed to separate the classes, so a net with a few hidden units can do it, *if* its hidden units
@@ -154,7 +154,8 @@ def run(hidden: int = 4, n: int = 200, value: float = 0.5, steps: int = 2000, lr
     opt = SGD(lr)
     runs = {}
     for k, start in enumerate(starts):
-        model = MLP([2, hidden, 2], activation="tanh", init=_weights(start, value), rng=np.random.default_rng([seed, k]))
+        model = MLP([2, hidden, 2], activation="tanh", init=_weights(start, value),
+                    rng=np.random.default_rng([seed, k]))
         if start == "constant":
             model.params["W1"][0, -1] += nudge
         loss_fn = model.loss if blas else functools.partial(loss_in_order, model.params)
@@ -174,9 +175,9 @@ def run(hidden: int = 4, n: int = 200, value: float = 0.5, steps: int = 2000, lr
         scores = model.scores(points)
         p1 = np.exp(scores[:, 1] - np.logaddexp(scores[:, 0], scores[:, 1]))
         runs[start] = SymmetryRun(
-            start=start, probe_grad_W1=probe, grad_spread=grad_spread, grad_norm=grad_norm, weight_spread=np.array(spread),
-            final_W1=model.params["W1"].copy(), final_b1=model.params["b1"].copy(), loss=np.array(losses), accuracy=model.accuracy(x, y),
-            probs=p1.reshape(grid_size, grid_size),
+            start=start, probe_grad_W1=probe, grad_spread=grad_spread, grad_norm=grad_norm,
+            weight_spread=np.array(spread), final_W1=model.params["W1"].copy(), final_b1=model.params["b1"].copy(),
+            loss=np.array(losses), accuracy=model.accuracy(x, y), probs=p1.reshape(grid_size, grid_size),
         )
     return SymmetryResult(runs=runs, x=x, y=y, grid=grid, hidden=hidden, value=value, probe_step=probe_step,
                           config=dict(hidden=hidden, n=n, value=value, steps=steps, lr=lr, starts=tuple(starts),

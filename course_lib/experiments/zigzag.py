@@ -151,7 +151,9 @@ def _case(name: str, x: np.ndarray, lr: float, steps: int, tol: float, seed: int
 def run(n: int = 200, lr: float = 1.0, steps: int = 400, tol: float = 0.05, seed: int = 0) -> ZigzagResult:
     """Both problems (positive sigmoid outputs and the same inputs centred), same SGD example order."""
     if n < 2 or steps < 1 or not (lr > 0) or not (tol > 0):
-        raise ValueError(f"zigzag: need n >= 2, steps >= 1, lr > 0 and tol > 0, got n={n}, steps={steps}, lr={lr}, tol={tol}")
+        raise ValueError(
+            f"zigzag: need n >= 2, steps >= 1, lr > 0 and tol > 0, got n={n}, steps={steps}, lr={lr}, tol={tol}"
+        )
     rng = np.random.default_rng(seed)
     u = rng.standard_normal((n, 2))
     x_pos = 1.0 / (1.0 + np.exp(-u))

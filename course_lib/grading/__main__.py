@@ -59,11 +59,17 @@ def _parser() -> argparse.ArgumentParser:
     g.add_argument("paths", nargs="+", metavar="PATH", help="a notebook, or a folder searched recursively")
     g.add_argument("--json", metavar="FILE", help="write the JSON report to FILE ('-' for stdout)")
     g.add_argument("--csv", metavar="FILE", help="write a gradebook CSV (one row per notebook)")
-    g.add_argument("--timeout", type=float, default=30.0, metavar="S", help="wall-clock limit in seconds for running the notebook's cells, and for each question (default 30)")
-    g.add_argument("--memory-mb", type=int, default=2048, metavar="M", help="address-space limit of the sandbox (default 2048)")
-    g.add_argument("--jobs", type=int, default=None, help="with --isolate, sandboxes run in parallel (default: CPUs, at most 4)")
-    g.add_argument("--isolate", action="store_true", help="one sandbox per question (slower; default: one per notebook)")
-    g.add_argument("--solutions", default=None, help="folder of solution notebooks (default: ./solutions, else the source tree's)")
+    g.add_argument("--timeout", type=float, default=30.0, metavar="S",
+                   help="wall-clock limit in seconds for running the notebook's cells, "
+                        "and for each question (default 30)")
+    g.add_argument("--memory-mb", type=int, default=2048, metavar="M",
+                   help="address-space limit of the sandbox (default 2048)")
+    g.add_argument("--jobs", type=int, default=None,
+                   help="with --isolate, sandboxes run in parallel (default: CPUs, at most 4)")
+    g.add_argument("--isolate", action="store_true",
+                   help="one sandbox per question (slower; default: one per notebook)")
+    g.add_argument("--solutions", default=None,
+                   help="folder of solution notebooks (default: ./solutions, else the source tree's)")
     g.add_argument("--checks", default=None, help="folder of checks files (default: the package's)")
     g.add_argument("--quiet", action="store_true", help="print only the totals")
     return p

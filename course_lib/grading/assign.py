@@ -74,7 +74,9 @@ def validate_source(nb: Notebook, source_label: str, questions: list[Question] |
         for q in questions:
             def_re = re.compile(rf"^\s*def\s+{re.escape(q.function)}\s*\(", re.M)
             defining = [
-                c for c in nb.code_cells() if def_re.search(c.source) and any(r.kind == "solution" for r in find_regions(c.source))
+                c
+                for c in nb.code_cells()
+                if def_re.search(c.source) and any(r.kind == "solution" for r in find_regions(c.source))
             ]
             if not defining:
                 problems.append(
@@ -127,7 +129,9 @@ def _is_generated(path: Path) -> bool:
         meta = json.loads(path.read_text(encoding="utf-8")).get("metadata", {})
     except (OSError, ValueError, AttributeError):
         return False
-    return isinstance(meta, dict) and isinstance(meta.get("course_lib"), dict) and "generated_from" in meta["course_lib"]
+    return (
+        isinstance(meta, dict) and isinstance(meta.get("course_lib"), dict) and "generated_from" in meta["course_lib"]
+    )
 
 
 def assign(

@@ -565,7 +565,7 @@ def grade_notebook(
     *,
     solutions_dir: str | Path | None = None,
     checks_dir: str | Path | None = None,
-    limits: Limits = Limits(),
+    limits: Limits = Limits(),  # noqa: B008 -- Limits is a frozen dataclass, so sharing one default is safe
     jobs: int | None = None,
     isolate: bool = False,
     display_name: str | None = None,

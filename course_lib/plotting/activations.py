@@ -102,7 +102,8 @@ def plot_sigmoid_saturation(result: Any, contrast: Any | None = None) -> Figure:
     ncols = 3 if contrast is not None else 2
     fig = _figure(4.2 * ncols, 3.6)
     axes = _subplots(fig, 1, ncols, squeeze=False)[0]
-    _mean_std_panel(axes[0], result, f"{result.activation} net: activations (val. acc. {result.val_acc[-1]:.0%} at the end)")
+    _mean_std_panel(axes[0], result,
+                    f"{result.activation} net: activations (val. acc. {result.val_acc[-1]:.0%} at the end)")
     axes[0].set_ylim(0, 1)
     axes[0].legend(loc="upper center", bbox_to_anchor=(0.5, -0.2), ncols=4, fontsize=8.5)
     ax = axes[1]
@@ -115,7 +116,8 @@ def plot_sigmoid_saturation(result: Any, contrast: Any | None = None) -> Figure:
     ax.set_title(f"{result.activation} net: gradient per weight matrix", fontsize=10)
     ax.legend(loc="upper center", bbox_to_anchor=(0.5, -0.2), ncols=5, fontsize=8.5)
     if contrast is not None:
-        _mean_std_panel(axes[2], contrast, f"{contrast.activation} net: activations (val. acc. {contrast.val_acc[-1]:.0%})")
+        _mean_std_panel(axes[2], contrast,
+                        f"{contrast.activation} net: activations (val. acc. {contrast.val_acc[-1]:.0%})")
         axes[2].set_ylim(-1, 1)
     return fig
 
@@ -132,12 +134,12 @@ def plot_dead_relu(result: Any, layer: int = 0) -> Figure:
     width = 0.8 / len(stages)
     for k, (stage, color) in enumerate(zip(stages, colors)):
         offs = x - 0.4 + width * (k + 0.5)
-        vals = np.stack([result.off(l)[:, k, layer] for l in labels])  # (variants, seeds)
+        vals = np.stack([result.off(label)[:, k, layer] for label in labels])  # (variants, seeds)
         ax.bar(offs, vals.mean(axis=1), width=width * 0.92, color=color, label=stage)
         for i in range(len(labels)):
             ax.plot(np.full(vals.shape[1], offs[i]), vals[i], ".", color="black", ms=3)
-    for i, l in enumerate(labels):
-        ax.annotate(f"revived {result.revived(l)[:, layer].mean():.1f}", (x[i], 0), xytext=(0, -28),
+    for i, label in enumerate(labels):
+        ax.annotate(f"revived {result.revived(label)[:, layer].mean():.1f}", (x[i], 0), xytext=(0, -28),
                     textcoords="offset points", ha="center", fontsize=8, color=PALETTE["grey"])
     ax.set_xticks(x, labels, fontsize=8.5)
     width_units = result.runs[labels[0]][0].widths[layer]

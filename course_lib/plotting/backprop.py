@@ -55,7 +55,8 @@ def plot_loss_curve(history_or_result: Any, title: str | None = None) -> Figure:
     steps = np.arange(1, len(loss) + 1)
     spe = max(int(getattr(history, "steps_per_epoch", 1) or 1), 1)
     ax.plot(steps, loss, color=PALETTE["blue"], alpha=0.3, lw=1, label="mini-batch loss")
-    ax.plot(steps, _moving_average(loss, spe), color=PALETTE["blue"], label=f"mean of last {spe} steps" if spe > 1 else None)
+    ax.plot(steps, _moving_average(loss, spe), color=PALETTE["blue"],
+            label=f"mean of last {spe} steps" if spe > 1 else None)
     if twin is not None:
         ax.plot(steps, _moving_average(np.asarray(twin.loss, float), spe), color=PALETTE["orange"], ls="--",
                 label="torch twin (same batches)")
@@ -70,7 +71,10 @@ def plot_loss_curve(history_or_result: Any, title: str | None = None) -> Figure:
     ax.set_title("loss" if title is None else title)
     if has_acc:
         ax = axes[1]
-        epochs_axis = np.asarray(history.eval_step, float) / spe if getattr(history, "eval_step", None) else np.arange(1, len(history.val_acc) + 1)
+        if getattr(history, "eval_step", None):
+            epochs_axis = np.asarray(history.eval_step, float) / spe
+        else:
+            epochs_axis = np.arange(1, len(history.val_acc) + 1)
         ax.plot(epochs_axis, history.train_acc, marker="o", ms=3, color=PALETTE["blue"], label="train")
         ax.plot(epochs_axis, history.val_acc, marker="s", ms=3, color=PALETTE["vermillion"], label="validation")
         ax.set_xlabel("epoch")
@@ -303,9 +307,10 @@ def plot_comp_graph(result: Any) -> Figure:
     for gate in gates:
         gx, gy = _GRAPH_LAYOUT[gate.name]
         ax.add_patch(Circle((gx, gy), radius, facecolor="white", edgecolor=PALETTE["black"], lw=1.5, zorder=3))
-        ax.text(gx, gy, {"+": "+", "*": r"$\times$"}.get(gate.op, gate.op), ha="center", va="center", fontsize=15, zorder=4)
-        ax.text(gx, gy - radius - 0.08, f"{gate.name} = {gate.inputs[0]} {'+' if gate.op == '+' else '·'} {gate.inputs[1]}",
-                ha="center", va="top", fontsize=8.5, color="#444444")
+        symbol = {"+": "+", "*": r"$\times$"}.get(gate.op, gate.op)
+        ax.text(gx, gy, symbol, ha="center", va="center", fontsize=15, zorder=4)
+        formula = f"{gate.name} = {gate.inputs[0]} {'+' if gate.op == '+' else '·'} {gate.inputs[1]}"
+        ax.text(gx, gy - radius - 0.08, formula, ha="center", va="top", fontsize=8.5, color="#444444")
         for src in gate.inputs:
             sx, sy = _GRAPH_LAYOUT[src]
             start = edge_point((sx, sy), (gx, gy)) if nodes[src].op != "input" else (sx + 0.25, sy)

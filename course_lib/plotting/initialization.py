@@ -82,7 +82,8 @@ def plot_symmetry(result: Any) -> Figure:
                 ax.plot(t, -(w[0] * t + b) / w[1], color="black", lw=1.2, alpha=0.8)
             elif abs(w[0]) > 1e-12:
                 ax.axvline(-b / w[0], color="black", lw=1.2, alpha=0.8)
-        n_lines = len({tuple(np.round(np.append(r.final_W1[:, j], r.final_b1[j]), 9)) for j in range(r.final_W1.shape[1])})
+        n_lines = len({tuple(np.round(np.append(r.final_W1[:, j], r.final_b1[j]), 9))
+                       for j in range(r.final_W1.shape[1])})
         ax.set_xlim(g[0], g[-1])
         ax.set_ylim(g[0], g[-1])
         ax.set_xticks([])
@@ -106,7 +107,9 @@ def _histogram_source(result: Any, which: str) -> tuple[dict, str, str]:
         return result.samples, "pre-activation $z_\\ell$", "z"
     if which == "gradients":
         return result.back_samples, r"back-propagated gradient $\partial J / \partial z_\ell$", "dz"
-    raise ValueError(f"plot_layer_histograms: which must be 'activations', 'pre_activations' or 'gradients', got {which!r}")
+    raise ValueError(
+        f"plot_layer_histograms: which must be 'activations', 'pre_activations' or 'gradients', got {which!r}"
+    )
 
 
 def plot_layer_histograms(result: Any, which: str = "activations", layers: Sequence[int] | None = None,
@@ -123,8 +126,8 @@ def plot_layer_histograms(result: Any, which: str = "activations", layers: Seque
     data, xlabel, _ = _histogram_source(result, which)
     keys = list(data) if series is None else list(series)
     n_layers = next(iter(data.values())).shape[0]
-    layers = list(range(1, n_layers + 1)) if layers is None else [int(l) for l in layers]
-    if any(not 1 <= l <= n_layers for l in layers):
+    layers = list(range(1, n_layers + 1)) if layers is None else [int(layer) for layer in layers]
+    if any(not 1 <= layer <= n_layers for layer in layers):
         raise ValueError(f"plot_layer_histograms: layers must lie in 1..{n_layers}, got {layers}")
     tanh_like = which == "activations" and getattr(result, "activation", "tanh") in ("tanh", "sigmoid")
     fig = _figure(1.9 * len(layers) + 0.6, 1.55 * len(keys) + 0.5)
@@ -324,8 +327,8 @@ def plot_channel_collapse(result: Any, variants: Sequence[str] | None = None) ->
             lo, hi = np.percentile(values, [0.5, 99.5])  # a few heavy-tail outliers would squash the rest
             bins = np.linspace(lo, hi if hi > lo else lo + 1.0, 50)
             for c in range(values.shape[1]):
-                a.hist(np.clip(values[:, c], bins[0], bins[-1]), bins=bins, color=channel_colors[c % len(channel_colors)],
-                       alpha=0.55, histtype="stepfilled")
+                a.hist(np.clip(values[:, c], bins[0], bins[-1]), bins=bins,
+                       color=channel_colors[c % len(channel_colors)], alpha=0.55, histtype="stepfilled")
             a.set_yticks([])
             a.grid(False)
             a.tick_params(axis="x", labelsize=7)

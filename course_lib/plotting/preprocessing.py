@@ -64,8 +64,8 @@ def plot_preprocessing_cloud(result: Any) -> Figure:
             ax.set_xlim(-lim, lim)
             ax.set_ylim(-lim, lim)
             ax.set_aspect("equal")
-            ax.set_title(f"{titles[name]}\ncorr {stage.correlation:+.2f}, var ({stage.cov[0, 0]:.2f}, {stage.cov[1, 1]:.2f})",
-                         fontsize=9)
+            ax.set_title(f"{titles[name]}\ncorr {stage.correlation:+.2f}, "
+                         f"var ({stage.cov[0, 0]:.2f}, {stage.cov[1, 1]:.2f})", fontsize=9)
     return fig
 
 
@@ -173,7 +173,8 @@ def plot_whitening_images(result: Any) -> Figure:
     lam = result.eigenvalues
     shown = np.where(lam > 0, lam, np.nan)
     ax.semilogy(np.arange(1, len(lam) + 1), shown, marker="o", ms=3, color=PALETTE["blue"])
-    for e, color in zip(result.eps, (PALETTE["vermillion"], PALETTE["orange"], PALETTE["green"], PALETTE["purple"], PALETTE["sky"])):
+    eps_colors = (PALETTE["vermillion"], PALETTE["orange"], PALETTE["green"], PALETTE["purple"], PALETTE["sky"])
+    for e, color in zip(result.eps, eps_colors):
         ax.axhline(e, color=color, ls="--", lw=1, label=f"eps = {e:g}")
     ax.set_xlabel("direction (by decreasing variance)")
     ax.set_ylabel("variance $\\lambda_i$")
@@ -207,7 +208,8 @@ def plot_leakage(result: Any) -> Figure:
     ax1, ax2, ax3 = _subplots(fig, 1, 3)
     seeds = np.arange(len(result.seeds))
     ax1.plot(seeds, result.acc_train_stats, "o", color=PALETTE["blue"], ms=7, label="train statistics")
-    ax1.plot(seeds, result.acc_all_stats, "x", color=PALETTE["vermillion"], ms=8, mew=2, label="train + test statistics")
+    ax1.plot(seeds, result.acc_all_stats, "x", color=PALETTE["vermillion"], ms=8, mew=2,
+             label="train + test statistics")
     ax1.set_xticks(seeds, [str(s) for s in result.seeds])
     ax1.set_xlabel("seed")
     ax1.set_ylabel("test accuracy")

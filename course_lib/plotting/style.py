@@ -67,7 +67,9 @@ STYLE: dict[str, Any] = {
     "grid.alpha": 0.3,
     "grid.linewidth": 0.6,
     "lines.linewidth": 1.8,
-    "axes.prop_cycle": mpl.cycler(color=[PALETTE[k] for k in ("blue", "orange", "green", "vermillion", "purple", "sky", "black")]),
+    "axes.prop_cycle": mpl.cycler(
+        color=[PALETTE[k] for k in ("blue", "orange", "green", "vermillion", "purple", "sky", "black")]
+    ),
     "image.cmap": "viridis",
 }
 """The house style as matplotlib rcParams."""

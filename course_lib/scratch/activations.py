@@ -293,7 +293,8 @@ class PReLU:
 
         f(x) = \begin{cases} x & x > 0 \\ a_c\, x & x \le 0 \end{cases}, \qquad
         \frac{\partial f}{\partial x} = \begin{cases} 1 \\ a_c \end{cases}, \qquad
-        \frac{\partial L}{\partial a_c} = \sum_{\text{entries of channel } c,\ x \le 0} \frac{\partial L}{\partial f}\, x
+        \frac{\partial L}{\partial a_c} = \sum_{\text{entries of channel } c,\ x \le 0}
+        \frac{\partial L}{\partial f}\, x
 
     Shapes: ``a`` is (1,) -- one slope shared by every entry of ``x`` (any shape) -- or (C,) --
     one slope per channel, where the channel is axis 1 of ``x`` ((N, C) features or

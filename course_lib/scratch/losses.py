@@ -31,7 +31,9 @@ def check_labels(y: np.ndarray, n: int, num_classes: int, who: str = "labels") -
         raise ValueError(f"{who}: labels must be integers, got dtype {y.dtype}")
     if np.issubdtype(y.dtype, np.floating):
         if not np.all(np.isfinite(y)) or np.any(y != np.round(y)):
-            raise ValueError(f"{who}: labels must be integers, got non-integer values such as {y[y != np.round(y)][:3]}")
+            raise ValueError(
+                f"{who}: labels must be integers, got non-integer values such as {y[y != np.round(y)][:3]}"
+            )
     if y.size and (y.min() < 0 or y.max() >= num_classes):
         bad = y[(y < 0) | (y >= num_classes)]
         raise ValueError(f"{who}: labels must lie in 0..{num_classes - 1}, got {bad[:5].tolist()}")

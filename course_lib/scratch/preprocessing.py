@@ -270,7 +270,8 @@ class WhiteningStats:
 
     def inverse_transform(self, z) -> np.ndarray:
         """``z @ inverse_matrix + mean`` (exact when every component is kept)."""
-        return _matching(z, (self.matrix.shape[1],), "WhiteningStats.inverse_transform") @ self.inverse_matrix + self.mean
+        z = _matching(z, (self.matrix.shape[1],), "WhiteningStats.inverse_transform")
+        return z @ self.inverse_matrix + self.mean
 
 
 def _whitening_input(x, kind: str, eps: float, n_components) -> tuple[np.ndarray, int]:
@@ -451,7 +452,9 @@ def _quantize_input(x, bits: int) -> np.ndarray:
     x = _as_float(x, "quantize")
     checks.integer(bits, "bits", "quantize", minimum=1, maximum=32)
     if x.size and (x.min() < 0.0 or x.max() > 1.0):
-        raise ValueError(f"quantize: x must lie in [0, 1] (window or rescale first), got [{x.min():.3g}, {x.max():.3g}]")
+        raise ValueError(
+            f"quantize: x must lie in [0, 1] (window or rescale first), got [{x.min():.3g}, {x.max():.3g}]"
+        )
     return x
 
 

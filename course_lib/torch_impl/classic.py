@@ -39,7 +39,8 @@ class Perceptron:
 
     .. math::
 
-        \hat y = [\, w \cdot x + b > 0 \,], \qquad w \leftarrow w + \eta\,(d - \hat y)\,x,\quad b \leftarrow b + \eta\,(d - \hat y)
+        \hat y = [\, w \cdot x + b > 0 \,], \qquad
+        w \leftarrow w + \eta\,(d - \hat y)\,x,\quad b \leftarrow b + \eta\,(d - \hat y)
 
     ``Perceptron(lr=1.0, epochs=100, shuffle=True, rng=None, device=None, dtype=torch.float64)``;
     ``fit(x, y)`` accepts arrays or tensors; ``rng`` (None, int or ``np.random.Generator``)
@@ -104,7 +105,8 @@ class Adaline:
 
     .. math::
 
-        J = \tfrac12 \sum_n (d_n - w \cdot x_n - b)^2, \qquad w \leftarrow w - \eta \nabla_w J,\quad b \leftarrow b - \eta \nabla_b J
+        J = \tfrac12 \sum_n (d_n - w \cdot x_n - b)^2, \qquad
+        w \leftarrow w - \eta \nabla_w J,\quad b \leftarrow b - \eta \nabla_b J
 
     ``Adaline(lr=0.01, epochs=50, threshold=0.5, device=None, dtype=torch.float64)``. Here the
     gradient of J comes from autograd instead of the hand-derived delta rule; the updates are

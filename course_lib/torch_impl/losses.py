@@ -15,7 +15,9 @@ def _check(scores: torch.Tensor, y: torch.Tensor, who: str) -> None:
     if y.dtype.is_floating_point or y.dtype.is_complex or y.dtype == torch.bool:
         raise ValueError(f"{who}: labels must be an integer tensor (torch.long), got {y.dtype}")
     if y.numel() and (int(y.min()) < 0 or int(y.max()) >= scores.shape[1]):
-        raise ValueError(f"{who}: labels must lie in 0..{scores.shape[1] - 1}, got min {int(y.min())}, max {int(y.max())}")
+        raise ValueError(
+            f"{who}: labels must lie in 0..{scores.shape[1] - 1}, got min {int(y.min())}, max {int(y.max())}"
+        )
 
 
 def cross_entropy(scores: torch.Tensor, y: torch.Tensor) -> torch.Tensor:

@@ -59,7 +59,9 @@ def _training_data(x, who: str, ndim: int | None, min_samples: int) -> torch.Ten
 def _matching(x, tail: tuple, who: str) -> torch.Tensor:
     x = _as_float(x, who)
     if x.ndim != 1 + len(tail) or tuple(x.shape[1:]) != tuple(tail):
-        raise ValueError(f"{who}: expected shape (M, {', '.join(map(str, tail))}) like the fitted data, got {tuple(x.shape)}")
+        raise ValueError(
+            f"{who}: expected shape (M, {', '.join(map(str, tail))}) like the fitted data, got {tuple(x.shape)}"
+        )
     return x
 
 
@@ -159,7 +161,10 @@ def _n_components(n_components, d: int, who: str) -> int:
 
 @dataclass(frozen=True, eq=False)
 class PCAStats:
-    """Twin of `course_lib.scratch.preprocessing.PCAStats`: ``mean (D,)``, ``components (K, D)``, ``explained_variance(_ratio) (K,)``."""
+    """Twin of `course_lib.scratch.preprocessing.PCAStats`.
+
+    ``mean (D,)``, ``components (K, D)``, ``explained_variance(_ratio) (K,)``.
+    """
 
     mean: torch.Tensor
     components: torch.Tensor
@@ -204,7 +209,8 @@ class WhiteningStats:
         return (_matching(x, tuple(self.mean.shape), "WhiteningStats.transform") - self.mean) @ self.matrix
 
     def inverse_transform(self, z) -> torch.Tensor:
-        return _matching(z, (self.matrix.shape[1],), "WhiteningStats.inverse_transform") @ self.inverse_matrix + self.mean
+        z = _matching(z, (self.matrix.shape[1],), "WhiteningStats.inverse_transform")
+        return z @ self.inverse_matrix + self.mean
 
 
 def _whitening_input(x, kind: str, eps: float, n_components) -> tuple[torch.Tensor, int]:
@@ -347,7 +353,10 @@ def _quantize_input(x, bits: int) -> torch.Tensor:
     x = _as_float(x, "quantize")
     checks.integer(bits, "bits", "quantize", minimum=1, maximum=32)
     if x.numel() and (float(x.min()) < 0.0 or float(x.max()) > 1.0):
-        raise ValueError(f"quantize: x must lie in [0, 1] (window or rescale first), got [{float(x.min()):.3g}, {float(x.max()):.3g}]")
+        raise ValueError(
+            f"quantize: x must lie in [0, 1] (window or rescale first), "
+            f"got [{float(x.min()):.3g}, {float(x.max()):.3g}]"
+        )
     return x
 
 

@@ -26,7 +26,8 @@ def _unary_cases(seed, extreme=False, kink=False):
         Case(rng.normal(size=7), np.ones(7), note="a 1-D array, dout = 1 (the derivative itself)"),
     ]
     if kink:
-        cases.append(Case(_with_zeros(rng, (6, 5)), rng.normal(size=(6, 5)), note="exact zeros in x: the derivative at the kink"))
+        cases.append(Case(_with_zeros(rng, (6, 5)), rng.normal(size=(6, 5)),
+                          note="exact zeros in x: the derivative at the kink"))
     if extreme:
         big = np.array([[-1000.0, -750.0, -40.0, 0.0], [40.0, 750.0, 1000.0, 3.0]])
         cases.append(Case(big, rng.normal(size=big.shape), note="inputs up to +-1000 (numerical stability)"))
@@ -37,8 +38,10 @@ def _leaky_cases():
     rng = np.random.default_rng(2004)
     return [
         Case(rng.normal(size=(5, 4)), rng.normal(size=(5, 4)), note="default slope 0.01"),
-        Case(_with_zeros(rng, (6, 3)), rng.normal(size=(6, 3)), negative_slope=0.1, note="slope 0.1 (the slides'), exact zeros"),
-        Case(3.0 * rng.normal(size=(2, 3, 4)), rng.normal(size=(2, 3, 4)), 0.25, note="slope 0.25 given positionally, 3-D"),
+        Case(_with_zeros(rng, (6, 3)), rng.normal(size=(6, 3)), negative_slope=0.1,
+             note="slope 0.1 (the slides'), exact zeros"),
+        Case(3.0 * rng.normal(size=(2, 3, 4)), rng.normal(size=(2, 3, 4)), 0.25,
+             note="slope 0.25 given positionally, 3-D"),
         Case(_with_zeros(rng, 8), np.ones(8), note="default slope, exact zeros, dout = 1"),
     ]
 
@@ -49,7 +52,8 @@ def _elu_cases():
     return [
         Case(2.0 * rng.normal(size=(5, 4)), rng.normal(size=(5, 4)), note="alpha = 1"),
         Case(_with_zeros(rng, (4, 6)), rng.normal(size=(4, 6)), alpha=0.5, note="alpha = 0.5, exact zeros"),
-        Case(3.0 * rng.normal(size=(2, 2, 3)), rng.normal(size=(2, 2, 3)), 2.0, note="alpha = 2 given positionally, 3-D"),
+        Case(3.0 * rng.normal(size=(2, 2, 3)), rng.normal(size=(2, 2, 3)), 2.0,
+             note="alpha = 2 given positionally, 3-D"),
         Case(big, rng.normal(size=big.shape), note="inputs up to 1000 (no overflow into nan)"),
     ]
 
@@ -57,7 +61,8 @@ def _elu_cases():
 def _maxout_cases():
     rng = np.random.default_rng(2006)
     cases = []
-    for n, d, k, m, note in ((4, 5, 2, 3, "k = 2 pieces"), (6, 3, 4, 2, "k = 4 pieces"), (1, 7, 3, 5, "a single example")):
+    shapes = ((4, 5, 2, 3, "k = 2 pieces"), (6, 3, 4, 2, "k = 4 pieces"), (1, 7, 3, 5, "a single example"))
+    for n, d, k, m, note in shapes:
         cases.append(Case(rng.normal(size=(n, d)), rng.normal(size=(k, d, m)), rng.normal(size=(k, m)),
                           rng.normal(size=(n, m)), note=note))
     w = rng.normal(size=(4, 3))

@@ -21,7 +21,8 @@ def _standardize_cases():
         Case(rng.normal(size=(10, 3)), rng.normal(size=(4, 3)), note="a random train / test pair"),
         Case(with_constant, rng.normal(size=(5, 4)), note="a constant training column (std 0 -> 1)"),
         Case(shifted, shifted[:3] + rng.normal(size=(3, 3)), note="very different scales and offsets"),
-        Case(rng.normal(size=(6, 2)), 5.0 + rng.normal(size=(9, 2)), note="a test set whose mean is far from the training mean"),
+        Case(rng.normal(size=(6, 2)), 5.0 + rng.normal(size=(9, 2)),
+             note="a test set whose mean is far from the training mean"),
         Case(rng.uniform(0, 16, size=(30, 8)), rng.uniform(0, 16, size=(1, 8)), note="one test row"),
     ]
 
