@@ -108,3 +108,15 @@ def test_listing_fits_the_page(page, lineno, path, options):
         f"{page.name}:{lineno} ({path.name} {options}) has lines longer than {MAX_LINE} characters "
         f"(line, length): {long}"
     )
+
+
+@pytest.mark.parametrize(
+    "page, lineno, path, options",
+    CASES,
+    ids=[f"{p.name}:{n}:{o.get('pyobject', path.name)}" for p, n, path, o in CASES],
+)
+def test_listing_shows_the_math_not_the_argument_checks(page, lineno, path, options):
+    """A listing carries the lines of the math; argument checks live in a checking function it calls."""
+    shown = shown_lines(path, options)
+    raising = [line.strip() for line in shown if re.match(r"\s*raise\b", line)]
+    assert not raising, f"{page.name}:{lineno} ({path.name} {options}) shows argument checks: {raising}"
