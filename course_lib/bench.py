@@ -46,13 +46,13 @@ from dataclasses import asdict, dataclass, replace
 
 import numpy as np
 
-from course_lib.scratch import activations, linear, losses
+from course_lib.scratch import activations, batchnorm, conv, linear, losses
 
 BUDGET = 3.0
 """Largest allowed ratio scratch / built-in for elementwise ops, losses and the linear layer."""
 
 BUDGET_IM2COL = 5.0
-"""Largest allowed ratio for convolution through im2col (no such op yet)."""
+"""Largest allowed ratio for convolution through im2col (``Conv2d`` against ``F.conv2d``)."""
 
 WAYS = ("scratch", "twin", "builtin")
 
@@ -144,6 +144,8 @@ def cases(n: int = 512, d: int = 512, c: int = 10, k: int = 2, seed: int = 0) ->
     import torch.nn.functional as F
 
     from course_lib.torch_impl import activations as tact
+    from course_lib.torch_impl import batchnorm as tbn
+    from course_lib.torch_impl import conv as tconv
     from course_lib.torch_impl import linear as tlin
     from course_lib.torch_impl import losses as tloss
 
@@ -194,6 +196,17 @@ def cases(n: int = 512, d: int = 512, c: int = 10, k: int = 2, seed: int = 0) ->
     def maxout_builtin(t, wt, bt):
         return F.max_pool1d(F.linear(t, wt, bt)[:, None, :], k)[:, 0, :]
 
+    # images: a batch of n // 16 (32 at the default n = 512), 16 channels of 16x16; 16 filters 3x3
+    n_img = max(1, n // 16)
+    img, d_img = rng.standard_normal((n_img, 16, 16, 16)), rng.standard_normal((n_img, 16, 16, 16))
+    filters, filter_bias = rng.standard_normal((16, 16, 3, 3)) / 12.0, rng.standard_normal(16)
+    d_pooled = rng.standard_normal((n_img, 16, 8, 8))
+    img_t, d_img_t, d_pooled_t = leaf(img), torch.from_numpy(d_img), torch.from_numpy(d_pooled)
+
+    def conv_step(f) -> Callable[[], None]:
+        """f(x, w, b, stride=1, padding=1) then backward, on leaves of its own over the same memory."""
+        return torch_step(f, img_t, leaf(filters), leaf(filter_bias), 1, 1, grad=d_img_t)
+
     def unary(name, op, twin, builtin, *params):
         p_np = [np.asarray(p) for p in params]
         p_twin = [leaf(p) for p in p_np]
@@ -206,6 +219,36 @@ def cases(n: int = 512, d: int = 512, c: int = 10, k: int = 2, seed: int = 0) ->
             torch_step(builtin, xt, *p_builtin, grad=dt),
         )
 
+    def norm_case(name, op, twin, builtin, shape, axis=1, *hyper):
+        """A normalization layer on ``shape``, one (gamma, beta) entry per index of ``axis``; ``hyper`` follows."""
+        x_bn, d_bn = rng.standard_normal(shape), rng.standard_normal(shape)
+        g_bn, b_bn = 1.0 + 0.1 * rng.standard_normal(shape[axis]), rng.standard_normal(shape[axis])
+        xt_bn, dt_bn = leaf(x_bn), torch.from_numpy(d_bn)
+        return Case(
+            name, str(shape).replace(" ", ""),
+            scratch_step(op, x_bn, g_bn, b_bn, *hyper, grad=d_bn),
+            torch_step(twin, xt_bn, leaf(g_bn), leaf(b_bn), *hyper, grad=dt_bn),
+            torch_step(builtin, xt_bn, leaf(g_bn), leaf(b_bn), *hyper, grad=dt_bn),
+        )
+
+    def batch_norm_builtin(t, g, bias):
+        return F.batch_norm(t, None, None, g, bias, training=True)
+
+    def layer_norm_builtin(t, g, bias):
+        return F.layer_norm(t, (t.shape[-1],), g, bias)
+
+    def group_norm_builtin(t, g, bias, groups):
+        return F.group_norm(t, groups, g, bias)
+
+    # (1024, 512), (512, 512) and (32, 16, 16, 16) maps at the default n = 512, d = 512
+    maps = (max(1, n // 16), 4 * max(1, d // 128), 16, 16)  # channels: a multiple of GroupNorm's 4 groups
+    norm_cases = [
+        norm_case("BatchNorm", batchnorm.BatchNorm, tbn.batch_norm, batch_norm_builtin, (2 * n, d)),
+        norm_case("SpatialBatchNorm", batchnorm.SpatialBatchNorm, tbn.spatial_batch_norm, batch_norm_builtin, maps),
+        norm_case("LayerNorm", batchnorm.LayerNorm, tbn.layer_norm, layer_norm_builtin, (n, d), 1),
+        norm_case("GroupNorm", batchnorm.GroupNorm, tbn.group_norm, group_norm_builtin, maps, 1, 4),
+    ]
+
     return [
         Case(
             "Linear", f"({n},{d})@({d},{d})",
@@ -213,6 +256,7 @@ def cases(n: int = 512, d: int = 512, c: int = 10, k: int = 2, seed: int = 0) ->
             torch_step(tlin.linear, xt, leaf(w), leaf(b), grad=dt),
             torch_step(F.linear, xt, wt_linear, leaf(b), grad=dt),
         ),
+        *norm_cases,
         unary("Sigmoid", activations.Sigmoid, tact.sigmoid, torch.sigmoid),
         unary("Tanh", activations.Tanh, tact.tanh, torch.tanh),
         unary("LeCunTanh", activations.LeCunTanh, tact.lecun_tanh, lecun_tanh_builtin),
@@ -237,6 +281,19 @@ def cases(n: int = 512, d: int = 512, c: int = 10, k: int = 2, seed: int = 0) ->
             scratch_step(losses.MulticlassSVM, scores, y),
             torch_step(tloss.multiclass_svm, st, yt),
             torch_step(lambda s, t: c * F.multi_margin_loss(s, t), st, yt),
+        ),
+        Case(
+            "Conv2d", f"({n_img},16,16,16)*3x3",
+            scratch_step(conv.Conv2d, img, filters, filter_bias, 1, 1, grad=d_img),  # stride 1, padding 1
+            conv_step(tconv.conv2d),
+            conv_step(F.conv2d),
+            budget=BUDGET_IM2COL,
+        ),
+        Case(
+            "MaxPool2d", f"({n_img},16,16,16)/2x2",
+            scratch_step(conv.MaxPool2d, img, 2, grad=d_pooled),
+            torch_step(tconv.max_pool2d, img_t, 2, grad=d_pooled_t),
+            torch_step(F.max_pool2d, img_t, 2, grad=d_pooled_t),
         ),
     ]
 

@@ -19,9 +19,13 @@ import torch
 import torch.nn.functional as F
 
 from course_lib.scratch import activations as s_act
+from course_lib.scratch import batchnorm as s_bn
+from course_lib.scratch import conv as s_conv
 from course_lib.scratch import linear as s_linear
 from course_lib.scratch import losses as s_losses
 from course_lib.torch_impl import activations as t_act
+from course_lib.torch_impl import batchnorm as t_bn
+from course_lib.torch_impl import conv as t_conv
 from course_lib.torch_impl import linear as t_linear
 from course_lib.torch_impl import losses as t_losses
 
@@ -74,6 +78,41 @@ def _maxout_inputs(rng: np.random.Generator, n: int = 4, d: int = 5, k: int = 3,
         if np.all(z[-1] - z[-2] > 1e-2):
             return x, w, b
     raise RuntimeError("could not draw maxout inputs without near-ties")
+
+
+def _conv_inputs(rng: np.random.Generator, x_shape: tuple[int, ...], w_shape: tuple[int, ...]) -> tuple[Any, ...]:
+    """x (N, C, H, W), w (F, C, kH, kW), b (F,): a convolution is linear in each, so no kinks to avoid."""
+    return rng.standard_normal(x_shape), rng.standard_normal(w_shape), rng.standard_normal(w_shape[0])
+
+
+def _pool_inputs(rng: np.random.Generator, shape: tuple[int, ...]) -> tuple[Any, ...]:
+    """x whose entries are all distinct, at least 0.05 apart: every window has one clear maximum."""
+    size = int(np.prod(shape))
+    values = 0.1 * (rng.permutation(size) + 0.5 * rng.random(size)) - 0.05 * size
+    return (values.reshape(shape),)
+
+
+def _builtin_max_pool2d(x, kernel_size=2, stride=None):
+    return F.max_pool2d(x, kernel_size, stride)  # torch's kernel_size has no default; ours is 2
+
+
+def _norm_inputs(rng: np.random.Generator, shape: tuple[int, ...]) -> tuple[Any, ...]:
+    """x with a nonzero mean and a spread far from 1 per channel (axis 1), gamma away from 1, beta away from 0."""
+    c = shape[1]
+    loc = 2.0 * rng.standard_normal(c).reshape((1, c) + (1,) * (len(shape) - 2))
+    x = loc + 3.0 * rng.standard_normal(shape)
+    return x, 1.0 + 0.5 * rng.standard_normal(c), rng.standard_normal(c)
+
+
+def _layer_norm_inputs(rng: np.random.Generator, shape: tuple[int, ...]) -> tuple[Any, ...]:
+    """x whose rows have different means and spreads, gamma and beta over the last axis."""
+    d = shape[-1]
+    x = 2.0 * rng.standard_normal(shape[:-1] + (1,)) + 3.0 * rng.standard_normal(shape)
+    return x, 1.0 + 0.5 * rng.standard_normal(d), rng.standard_normal(d)
+
+
+def _builtin_batch_norm(x, gamma, beta, eps=1e-5):
+    return F.batch_norm(x, None, None, gamma, beta, training=True, eps=eps)
 
 
 CASES: list[OpCase] = [
@@ -190,6 +229,121 @@ CASES: list[OpCase] = [
         op=s_act.Maxout,
         twin=t_act.maxout,
         make_inputs=_maxout_inputs,
+    ),
+    OpCase(
+        name="conv2d",
+        op=s_conv.Conv2d,
+        twin=t_conv.conv2d,
+        make_inputs=lambda rng: _conv_inputs(rng, (2, 3, 5, 5), (4, 3, 3, 3)),
+        reference=F.conv2d,
+    ),
+    OpCase(
+        name="conv2d_stride_2_padding_1",  # 7 + 2 - 3 = 6 is even: every pixel is reached
+        op=s_conv.Conv2d,
+        twin=t_conv.conv2d,
+        make_inputs=lambda rng: _conv_inputs(rng, (2, 3, 7, 7), (4, 3, 3, 3)),
+        hyper={"stride": 2, "padding": 1},
+        reference=F.conv2d,
+    ),
+    OpCase(
+        name="conv2d_stride_2_not_fitting",  # (6 - 3) / 2 is floored: the last row and column get no gradient
+        op=s_conv.Conv2d,
+        twin=t_conv.conv2d,
+        make_inputs=lambda rng: _conv_inputs(rng, (2, 2, 6, 6), (3, 2, 3, 3)),
+        hyper={"stride": 2},
+        reference=F.conv2d,
+    ),
+    OpCase(
+        name="conv2d_rectangular",  # kH != kW, stride and padding given per axis
+        op=s_conv.Conv2d,
+        twin=t_conv.conv2d,
+        make_inputs=lambda rng: _conv_inputs(rng, (2, 3, 6, 5), (2, 3, 3, 2)),
+        hyper={"stride": (2, 1), "padding": (1, 0)},
+        reference=F.conv2d,
+    ),
+    OpCase(
+        name="max_pool2d",
+        op=s_conv.MaxPool2d,
+        twin=t_conv.max_pool2d,
+        make_inputs=lambda rng: _pool_inputs(rng, (2, 3, 6, 6)),
+        reference=_builtin_max_pool2d,
+    ),
+    OpCase(
+        name="max_pool2d_3x3_stride_2",  # overlapping windows (AlexNet's): a pixel can win twice
+        op=s_conv.MaxPool2d,
+        twin=t_conv.max_pool2d,
+        make_inputs=lambda rng: _pool_inputs(rng, (2, 2, 7, 7)),
+        hyper={"kernel_size": 3, "stride": 2},
+        reference=_builtin_max_pool2d,
+    ),
+    OpCase(
+        name="max_pool2d_rectangular_not_fitting",
+        op=s_conv.MaxPool2d,
+        twin=t_conv.max_pool2d,
+        make_inputs=lambda rng: _pool_inputs(rng, (2, 2, 5, 7)),
+        hyper={"kernel_size": (2, 3), "stride": (2, 2)},
+        reference=_builtin_max_pool2d,
+    ),
+    OpCase(
+        name="batch_norm",
+        op=s_bn.BatchNorm,
+        twin=t_bn.batch_norm,
+        make_inputs=lambda rng: _norm_inputs(rng, (6, 4)),
+        reference=_builtin_batch_norm,
+    ),
+    OpCase(
+        name="batch_norm_eps_0.5",  # a large eps shows where it enters (and that it is not squared)
+        op=s_bn.BatchNorm,
+        twin=t_bn.batch_norm,
+        make_inputs=lambda rng: _norm_inputs(rng, (5, 3)),
+        hyper={"eps": 0.5},
+        reference=_builtin_batch_norm,
+    ),
+    OpCase(
+        name="spatial_batch_norm",
+        op=s_bn.SpatialBatchNorm,
+        twin=t_bn.spatial_batch_norm,
+        make_inputs=lambda rng: _norm_inputs(rng, (2, 3, 2, 3)),
+        reference=_builtin_batch_norm,
+    ),
+    OpCase(
+        name="spatial_batch_norm_one_example",  # N = 1 is fine: the H*W pixels are the samples
+        op=s_bn.SpatialBatchNorm,
+        twin=t_bn.spatial_batch_norm,
+        make_inputs=lambda rng: _norm_inputs(rng, (1, 2, 3, 2)),
+        hyper={"eps": 1e-3},
+        reference=_builtin_batch_norm,
+    ),
+    OpCase(
+        name="layer_norm",
+        op=s_bn.LayerNorm,
+        twin=t_bn.layer_norm,
+        make_inputs=lambda rng: _layer_norm_inputs(rng, (4, 5)),
+        reference=lambda x, g, b, eps=1e-5: F.layer_norm(x, (x.shape[-1],), g, b, eps=eps),
+    ),
+    OpCase(
+        name="layer_norm_3d_eps_0.5",
+        op=s_bn.LayerNorm,
+        twin=t_bn.layer_norm,
+        make_inputs=lambda rng: _layer_norm_inputs(rng, (2, 3, 4)),
+        hyper={"eps": 0.5},
+        reference=lambda x, g, b, eps=1e-5: F.layer_norm(x, (x.shape[-1],), g, b, eps=eps),
+    ),
+    OpCase(
+        name="group_norm",
+        op=s_bn.GroupNorm,
+        twin=t_bn.group_norm,
+        make_inputs=lambda rng: _norm_inputs(rng, (2, 6, 2, 3)),
+        hyper={"num_groups": 3},
+        reference=lambda x, g, b, num_groups, eps=1e-5: F.group_norm(x, num_groups, g, b, eps=eps),
+    ),
+    OpCase(
+        name="group_norm_one_group_eps_0.1",
+        op=s_bn.GroupNorm,
+        twin=t_bn.group_norm,
+        make_inputs=lambda rng: _norm_inputs(rng, (3, 4, 5)),
+        hyper={"num_groups": 1, "eps": 0.1},
+        reference=lambda x, g, b, num_groups, eps=1e-5: F.group_norm(x, num_groups, g, b, eps=eps),
     ),
 ]
 

@@ -14,13 +14,13 @@ import numpy as np
 import pytest
 
 from course_lib import allocator, bench
-from course_lib.scratch import activations, linear, losses
+from course_lib.scratch import activations, batchnorm, conv, linear, losses
 
 
 def public_ops() -> set[str]:
-    """Every public class with a forward and a backward in the elementwise, loss and linear modules."""
+    """Every public class with a forward and a backward in the elementwise, loss, linear and conv modules."""
     names = set()
-    for module in (activations, linear, losses):
+    for module in (activations, linear, losses, conv, batchnorm):
         for name in module.__all__:
             obj = getattr(module, name)
             if isinstance(obj, type) and hasattr(obj, "forward") and hasattr(obj, "backward"):
@@ -36,6 +36,8 @@ def tiny_rows():
 def test_every_public_op_has_a_row(tiny_rows):
     assert public_ops() <= {r.op for r in tiny_rows}
     assert {"Sigmoid", "LeakyReLU", "ELU", "Linear", "SoftmaxCrossEntropy", "MulticlassSVM"} <= public_ops()
+    assert {"Conv2d", "MaxPool2d"} <= public_ops()
+    assert {"BatchNorm", "SpatialBatchNorm"} <= public_ops()
 
 
 def test_rows_hold_three_times_and_two_ratios(tiny_rows):
@@ -44,7 +46,7 @@ def test_rows_hold_three_times_and_two_ratios(tiny_rows):
         assert math.isclose(r.ratio_twin, r.scratch_s / r.twin_s)
         assert math.isclose(r.ratio_builtin, r.scratch_s / r.builtin_s)
         assert r.within_budget == (r.ratio_builtin <= r.budget)
-        assert r.budget == bench.BUDGET
+        assert r.budget == (bench.BUDGET_IM2COL if r.op == "Conv2d" else bench.BUDGET)
         assert r.scratch_all_s > 0 and r.builtin_all_s > 0
         assert math.isclose(r.ratio_builtin_all, r.scratch_all_s / r.builtin_all_s)
     table = bench.format_table(tiny_rows)

@@ -1,0 +1,58 @@
+r"""Twin of :mod:`course_lib.scratch.conv`: convolution and max pooling from elementary torch ops.
+
+Not ``F.conv2d`` / ``F.max_pool2d`` themselves: :func:`conv2d` is im2col (``F.unfold``) and one
+matrix product, :func:`max_pool2d` a max over the windows of ``Tensor.unfold``, so that the parity
+tests compare two independent implementations with the built-ins. Autograd differentiates them.
+Layouts are PyTorch's (NCHW, weight (C_out, C_in, kH, kW)); sizes that do not fit are floored.
+"""
+
+from __future__ import annotations
+
+from numbers import Integral
+
+import torch
+import torch.nn.functional as F
+
+from course_lib.scratch.conv import conv_output_size
+
+__all__ = ["conv2d", "max_pool2d"]
+
+
+def _pair(value) -> tuple[int, int]:
+    return (value, value) if isinstance(value, Integral) else tuple(value)
+
+
+def conv2d(x: torch.Tensor, w: torch.Tensor, b: torch.Tensor, stride=1, padding=0) -> torch.Tensor:
+    r"""Twin of `course_lib.scratch.conv.Conv2d`.
+
+    .. math::
+
+        \mathrm{out}_{n} = W_\text{mat}\, \mathrm{unfold}(x_n) + b
+
+    Shapes: ``x`` (N, C, H, W), ``w`` (F, C, kH, kW), ``b`` (F,) -> (N, F, H', W').
+    ``F.unfold`` gives each image's receptive fields as columns, (N, C kH kW, H' W').
+    Built-in: ``F.conv2d(x, w, b, stride=stride, padding=padding)``.
+    """
+    kernel, stride, padding = tuple(w.shape[2:]), _pair(stride), _pair(padding)
+    out_hw = [conv_output_size(n, k, s, p, exact=False) for n, k, s, p in zip(x.shape[2:], kernel, stride, padding)]
+    cols = F.unfold(x, kernel, padding=padding, stride=stride)  # (N, C kH kW, H' W')
+    out = torch.matmul(w.reshape(w.shape[0], -1), cols) + b[:, None]  # (N, F, H' W')
+    return out.reshape(x.shape[0], w.shape[0], *out_hw)
+
+
+def max_pool2d(x: torch.Tensor, kernel_size=2, stride=None) -> torch.Tensor:
+    r"""Twin of `course_lib.scratch.conv.MaxPool2d`.
+
+    .. math::
+
+        \mathrm{out}_{n,c,h',w'} = \max_{i,j}\ x_{n,\,c,\,S h' + i,\,S w' + j}
+
+    Shapes: (N, C, H, W) -> (N, C, H', W'); ``stride`` defaults to the kernel size.
+    ``Tensor.unfold`` twice gives a view of every window, (N, C, H', W', kH, kW); ``max(dim=-1)``
+    routes the gradient to the one index it returns (the windows here are tie-free in the tests).
+    Built-in: ``F.max_pool2d(x, kernel_size, stride)``.
+    """
+    (kh, kw) = _pair(kernel_size)
+    (sh, sw) = (kh, kw) if stride is None else _pair(stride)
+    windows = x.unfold(2, kh, sh).unfold(3, kw, sw)  # (N, C, H', W', kH, kW)
+    return windows.flatten(-2).max(dim=-1).values
