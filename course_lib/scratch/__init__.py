@@ -19,6 +19,7 @@ torch operations is :mod:`course_lib.torch_impl`, with the same module names.
 
 Modules: ``linear``, ``activations``, ``losses``, ``init``, ``optim``, ``model`` (an MLP built
 from the ops), ``solver`` (the training loop), ``classic`` (perceptron and Adaline), ``conv``
-(convolution through im2col, and max pooling), ``batchnorm`` (batch norm for features and maps,
+(convolution through im2col, and max pooling), ``cnn`` (a small conv net with the MLP's
+interface, trained by the same solver), ``batchnorm`` (batch norm for features and maps,
 its running statistics, folding into a Linear layer; layer norm and group norm).
 """

@@ -1,0 +1,151 @@
+r"""Twin of :mod:`course_lib.scratch.cnn`: the same small CNN as an ``nn.Module``; autograd does backward.
+
+Built from the twin ops (:func:`~course_lib.torch_impl.conv.conv2d`,
+:func:`~course_lib.torch_impl.conv.max_pool2d`, :func:`~course_lib.torch_impl.linear.linear`),
+with the scratch model's parameter names and layouts, so its ``params`` load directly.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import torch
+from torch import nn
+
+from course_lib import checks
+from course_lib.scratch.cnn import PADDING, POOL, check_cnn_args
+from course_lib.torch_impl.activations import relu
+from course_lib.torch_impl.conv import conv2d, max_pool2d
+from course_lib.torch_impl.init import he_normal
+from course_lib.torch_impl.linear import linear
+from course_lib.torch_impl.losses import cross_entropy
+
+__all__ = ["SimpleCNN"]
+
+
+def _generator(rng: Any) -> torch.Generator:
+    """A CPU ``torch.Generator`` from None (fresh entropy), an int seed, or a Generator."""
+    if isinstance(rng, torch.Generator):
+        return rng
+    gen = torch.Generator(device="cpu")
+    if rng is None:
+        gen.seed()
+    elif checks.is_integer(rng):
+        gen.manual_seed(int(rng))
+    else:
+        raise TypeError(f"SimpleCNN: rng must be None, an int seed or a torch.Generator, got {type(rng).__name__}")
+    return gen
+
+
+class SimpleCNN(nn.Module):
+    r"""Twin of `course_lib.scratch.cnn.SimpleCNN`.
+
+    .. math::
+
+        h_i = \mathrm{pool}\big(\mathrm{relu}(W_i * h_{i-1} + b_i)\big),\quad
+        s = \mathrm{flat}(h_K)\, W_{K+1} + b_{K+1},\quad
+        J = \mathrm{CE}(s, y) + \tfrac{\lambda}{2} \sum_\ell \|W_\ell\|^2
+
+    Same constructor, plus ``device`` and ``dtype``: ``SimpleCNN(in_channels, image_size,
+    n_classes, channels=(8, 16), hidden=None, reg=0.0, rng=None, device=None, dtype=torch.float64)``.
+    Parameters ``W1, b1, ...``: conv weights (C_out, C_in, 3, 3), Linear weights (in, out) (NOT
+    ``nn.Linear``'s (out, in)), so
+    ``model.load_state_dict({k: torch.from_numpy(v) for k, v in scratch.params.items()})`` works.
+    ``rng`` (None, int or ``torch.Generator``) draws with torch's generator: the same seed gives
+    different numbers than the scratch model. ``forward(x)`` / ``scores(x)`` return the scores
+    (N, C) for ``x`` (N, C, H, W) or flat (N, C*H*W); ``loss(x, y)`` is the scalar INCLUDING the L2 term.
+    """
+
+    def __init__(self, in_channels: int, image_size: Any, n_classes: int, channels: Any = (8, 16),
+                 hidden: int | None = None, reg: float = 0.0, rng: Any = None, device: Any = None,
+                 dtype: torch.dtype = torch.float64):
+        super().__init__()
+        self.spec = check_cnn_args(in_channels, image_size, n_classes, channels, hidden, reg)
+        self.reg = self.spec.reg
+        gen = _generator(rng)
+        device = torch.device("cpu") if device is None else torch.device(device)
+        for name, shape in self.spec.shapes().items():
+            p = torch.zeros(shape, dtype=dtype, device=device)
+            if name.startswith("W"):
+                he_normal(p, generator=gen, layout="conv" if len(shape) == 4 else "linear")
+            setattr(self, name, nn.Parameter(p))
+
+    @property
+    def num_classes(self) -> int:
+        return self.spec.n_classes
+
+    @property
+    def num_conv(self) -> int:
+        return len(self.spec.channels)
+
+    @property
+    def num_layers(self) -> int:
+        return len(self.spec.shapes()) // 2
+
+    @property
+    def num_params(self) -> int:
+        """Number of trainable numbers, weights and biases."""
+        return int(sum(p.numel() for p in self.parameters()))
+
+    def extra_repr(self) -> str:
+        s = self.spec
+        return (f"in_channels={s.in_channels}, image_size={s.image_size}, n_classes={s.n_classes}, "
+                f"channels={s.channels}, hidden={s.hidden}, reg={s.reg}")
+
+    def _as_images(self, x: Any) -> torch.Tensor:
+        x = torch.as_tensor(x, dtype=self.W1.dtype, device=self.W1.device)
+        image = (self.spec.in_channels, *self.spec.image_size)
+        flat = image[0] * image[1] * image[2]
+        if x.ndim == 2 and x.shape[1] == flat:
+            return x.reshape(x.shape[0], *image)
+        if x.ndim != 4 or tuple(x.shape[1:]) != image:
+            raise ValueError(f"SimpleCNN: x must have shape (N, {', '.join(map(str, image))}) "
+                             f"or (N, {flat}), got {tuple(x.shape)}")
+        return x
+
+    def forward(self, x: Any) -> torch.Tensor:
+        """Class scores (N, C)."""
+        h = self._as_images(x)
+        for i in range(1, self.num_conv + 1):
+            z = conv2d(h, getattr(self, f"W{i}"), getattr(self, f"b{i}"), padding=PADDING)
+            h = max_pool2d(relu(z), POOL)
+        h = h.flatten(1)
+        for i in range(self.num_conv + 1, self.num_layers + 1):
+            h = linear(h, getattr(self, f"W{i}"), getattr(self, f"b{i}"))
+            if i < self.num_layers:
+                h = relu(h)
+        return h
+
+    def scores(self, x: Any) -> torch.Tensor:
+        """Class scores (N, C); same as ``self(x)``."""
+        return self.forward(x)
+
+    def _as_labels(self, y: Any) -> torch.Tensor:
+        y = torch.as_tensor(y, device=self.W1.device)
+        if y.dtype.is_floating_point or y.dtype == torch.bool:
+            raise ValueError(f"SimpleCNN: labels must be integers, got {y.dtype}")
+        return y.long()
+
+    def loss(self, x: Any, y: Any) -> torch.Tensor:
+        """Mean cross-entropy plus ``0.5 * reg * sum ||W||^2`` (conv and Linear weights), a scalar."""
+        data_loss = cross_entropy(self.forward(x), self._as_labels(y))
+        if self.reg == 0:
+            return data_loss
+        weights = [p for name, p in self.named_parameters() if name.startswith("W")]
+        return data_loss + 0.5 * self.reg * sum((w * w).sum() for w in weights)
+
+    @torch.no_grad()
+    def predict(self, x: Any) -> torch.Tensor:
+        """Predicted class per example, (N,) long."""
+        return self.forward(x).argmax(dim=1)
+
+    @torch.no_grad()
+    def accuracy(self, x: Any, y: Any) -> float:
+        """Fraction of examples whose predicted class equals ``y``."""
+        return float((self.predict(x) == self._as_labels(y)).double().mean())
+
+    @torch.no_grad()
+    def error(self, x: Any, y: Any) -> float:
+        """Classification error, the fraction of misclassified examples: ``1 - accuracy``."""
+        return float((self.predict(x) != self._as_labels(y)).double().mean())
+

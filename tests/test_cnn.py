@@ -1,0 +1,210 @@
+"""SimpleCNN: shapes, gradient check, parity with the torch twin, parameter count, training on the digits."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pytest
+import torch
+
+from course_lib.data import load_digits
+from course_lib.gradcheck import numerical_grad
+from course_lib.scratch.cnn import SimpleCNN
+from course_lib.scratch.conv import conv_param_count
+from course_lib.scratch.optim import SGD
+from course_lib.scratch.solver import Solver
+from course_lib.torch_impl.cnn import SimpleCNN as TwinCNN
+from course_lib.torch_impl.solver import Solver as TwinSolver
+
+# float64 sums of a few hundred O(1) products: rounding is ~1e-14, these bounds leave room for any BLAS
+RTOL, ATOL = 1e-10, 1e-12
+
+# (in_channels, image_size, n_classes, channels, hidden) -> expected feature maps (C_K, H_K, W_K)
+CONFIGS = [
+    ((1, 8, 10, (8, 16), None), (16, 2, 2)),
+    ((3, 7, 4, (5,), 6), (5, 3, 3)),  # odd size: 7 -> 3 (pooling floors)
+    ((2, (8, 12), 3, (3, 4), None), (4, 2, 3)),  # not square
+    ((1, 9, 5, (2, 3, 4), 7), (4, 1, 1)),  # 9 -> 4 -> 2 -> 1
+]
+
+
+def _batch(model: SimpleCNN, n: int, seed: int = 1) -> tuple[np.ndarray, np.ndarray]:
+    rng = np.random.default_rng(seed)
+    s = model.spec
+    return rng.standard_normal((n, s.in_channels, *s.image_size)), rng.integers(0, s.n_classes, n)
+
+
+def _twin_of(model: SimpleCNN) -> TwinCNN:
+    s = model.spec
+    twin = TwinCNN(s.in_channels, s.image_size, s.n_classes, s.channels, s.hidden, reg=s.reg, rng=0)
+    twin.load_state_dict({k: torch.from_numpy(v) for k, v in model.params.items()})
+    return twin
+
+
+# ----- shapes ------------------------------------------------------------------------------------
+@pytest.mark.parametrize("args, maps", CONFIGS)
+def test_shapes(args, maps):
+    c_in, size, n_classes, channels, hidden = args
+    model = SimpleCNN(*args, rng=0)
+    widths = [c_in, *channels]
+    for i, (a, b) in enumerate(zip(widths[:-1], widths[1:]), start=1):
+        assert model.params[f"W{i}"].shape == (b, a, 3, 3) and model.params[f"b{i}"].shape == (b,)
+    k = len(channels)
+    dims = [math.prod(maps)] + ([hidden] if hidden else []) + [n_classes]
+    for i, (a, b) in enumerate(zip(dims[:-1], dims[1:]), start=k + 1):
+        assert model.params[f"W{i}"].shape == (a, b) and model.params[f"b{i}"].shape == (b,)
+    assert len(model.params) == 2 * (k + len(dims) - 1)
+    assert all(p.dtype == np.float64 for p in model.params.values())
+    x, y = _batch(model, 5)
+    assert model.scores(x).shape == (5, n_classes)
+    assert model.predict(x).shape == (5,)
+    loss, grads = model.loss(x, y)
+    assert np.isfinite(loss)
+    assert list(grads) == list(model.params)
+    assert all(grads[k].shape == p.shape for k, p in model.params.items())
+
+
+def test_flat_input_is_reshaped():
+    """The digits come flat, (N, 64): the same numbers as the (N, 1, 8, 8) images."""
+    model = SimpleCNN(1, 8, 10, rng=0)
+    x = np.random.default_rng(0).random((6, 64))
+    np.testing.assert_array_equal(model.scores(x), model.scores(x.reshape(6, 1, 8, 8)))
+    twin = _twin_of(model)
+    torch.testing.assert_close(twin(torch.from_numpy(x)), twin(torch.from_numpy(x.reshape(6, 1, 8, 8))))
+
+
+def test_he_init_scale():
+    """Conv weights: std sqrt(2 / (C_in * 9)) (layout="conv"); Linear weights: sqrt(2 / fan_in); biases 0."""
+    model = SimpleCNN(8, 4, 3, channels=(64,), hidden=256, rng=0)
+    w1, w2 = model.params["W1"], model.params["W2"]
+    assert w1.std() == pytest.approx(math.sqrt(2 / (8 * 9)), rel=0.05)  # 4608 draws: ~1% noise
+    assert w2.std() == pytest.approx(math.sqrt(2 / (64 * 2 * 2)), rel=0.05)  # 65536 draws
+    assert all(not p.any() for k, p in model.params.items() if k.startswith("b"))
+    twin = TwinCNN(8, 4, 3, channels=(64,), hidden=256, rng=0)
+    assert float(twin.W1.detach().std()) == pytest.approx(math.sqrt(2 / (8 * 9)), rel=0.05)
+
+
+def test_seeded():
+    a, b = SimpleCNN(1, 8, 10, rng=3), SimpleCNN(1, 8, 10, rng=3)
+    assert all(np.array_equal(a.params[k], b.params[k]) for k in a.params)
+
+
+@pytest.mark.parametrize("cls", [SimpleCNN, TwinCNN])
+@pytest.mark.parametrize(
+    "kwargs, word",
+    [
+        ({"in_channels": 0}, "in_channels"),
+        ({"image_size": 3}, "image_size"),  # two 2x2 poolings need 4 pixels a side
+        ({"image_size": (8, 8, 8)}, "image_size"),
+        ({"n_classes": 1}, "n_classes"),
+        ({"channels": (8, 0)}, "channels"),
+        ({"channels": 8}, "channels"),
+        ({"hidden": 0}, "hidden"),
+        ({"reg": -1.0}, "reg"),
+    ],
+)
+def test_bad_arguments_are_named(cls, kwargs, word):
+    args = {"in_channels": 1, "image_size": 8, "n_classes": 10, **kwargs}
+    with pytest.raises(ValueError, match=word):
+        cls(**args)
+
+
+@pytest.mark.parametrize("shape", [(2, 1, 8, 7), (2, 3, 8, 8), (2, 63), (2, 8, 8)])
+def test_bad_input_shape(shape):
+    model = SimpleCNN(1, 8, 10, rng=0)
+    with pytest.raises(ValueError, match="x must have shape"):
+        model.scores(np.zeros(shape))
+    with pytest.raises(ValueError, match="x must have shape"):
+        _twin_of(model)(torch.zeros(shape, dtype=torch.float64))
+
+
+# ----- parameter count ---------------------------------------------------------------------------
+@pytest.mark.parametrize("args, maps", CONFIGS)
+def test_param_count(args, maps):
+    c_in, _, n_classes, channels, hidden = args
+    model = SimpleCNN(*args, rng=0)
+    conv = sum(conv_param_count(a, b, 3) for a, b in zip((c_in, *channels), channels))
+    dims = [math.prod(maps)] + ([hidden] if hidden else []) + [n_classes]
+    dense = sum(a * b + b for a, b in zip(dims[:-1], dims[1:]))
+    assert model.num_params == conv + dense
+    assert _twin_of(model).num_params == conv + dense
+
+
+def test_param_count_of_the_digits_model():
+    """1x8x8 -> 8x4x4 -> 16x2x2 -> 10: 80 + 1168 conv parameters, 64*10 + 10 in the readout."""
+    assert SimpleCNN(1, 8, 10).num_params == 80 + 1168 + 650
+
+
+# ----- gradient check ----------------------------------------------------------------------------
+@pytest.mark.parametrize("hidden, reg", [(None, 0.0), (5, 0.1)])
+@pytest.mark.parametrize("seed", [0, 1])
+def test_gradient_check(hidden, reg, seed):
+    """Central differences (h = 1e-5) on every parameter of a small model, float64.
+
+    Their error is ~h^2 (truncation) + eps * |J| / h (rounding), about 1e-10 here; it is measured
+    against the gradient's norm, as single entries can be near zero. The biases are moved off
+    their initial 0: an example whose flattened maps are all 0 would otherwise put the hidden
+    ReLU exactly at its kink, where the two one-sided derivatives differ.
+    """
+    model = SimpleCNN(2, 6, 3, channels=(3, 4), hidden=hidden, reg=reg, rng=seed)
+    rng = np.random.default_rng(seed + 20)
+    for name in [k for k in model.params if k.startswith("b")]:
+        model.params[name] = rng.normal(0.0, 0.1, model.params[name].shape)
+    x, y = _batch(model, 4, seed=seed + 10)
+    _, grads = model.loss(x, y)
+    for name, p in model.params.items():
+        num = numerical_grad(lambda _: model.loss(x, y)[0], p, 1.0, h=1e-5)
+        err = np.linalg.norm(num - grads[name]) / max(np.linalg.norm(grads[name]), 1e-3)
+        assert err < 1e-8, f"{name}: relative error {err:.2e}"
+
+
+# ----- parity with the torch twin ----------------------------------------------------------------
+@pytest.mark.parametrize("args, maps", CONFIGS)
+@pytest.mark.parametrize("reg", [0.0, 0.3])
+def test_twin_parity(args, maps, reg):
+    """Same parameters -> the same scores, loss and gradients, to rounding."""
+    model = SimpleCNN(*args, reg=reg, rng=0)
+    twin = _twin_of(model)
+    assert [(k, tuple(p.shape)) for k, p in twin.named_parameters()] == [(k, p.shape) for k, p in model.params.items()]
+    x, y = _batch(model, 6)
+    loss, grads = model.loss(x, y)
+    t_loss = twin.loss(torch.from_numpy(x), torch.from_numpy(y))
+    t_loss.backward()
+    torch.testing.assert_close(twin.scores(torch.from_numpy(x)).detach(), torch.from_numpy(model.scores(x)),
+                               rtol=RTOL, atol=ATOL)
+    assert t_loss.dtype == torch.float64
+    assert float(t_loss.detach()) == pytest.approx(loss, rel=RTOL, abs=ATOL)
+    for name, param in twin.named_parameters():
+        torch.testing.assert_close(param.grad, torch.from_numpy(grads[name]), rtol=RTOL, atol=ATOL)
+
+
+# ----- training with the Solver ------------------------------------------------------------------
+@pytest.fixture(scope="module")
+def digits():
+    return load_digits(seed=0)
+
+
+def test_solver_trains_on_digits(digits):
+    """Five epochs of SGD with momentum (a fraction of a second): the loss drops far below ln 10."""
+    model = SimpleCNN(1, 8, 10, rng=0)
+    history = Solver(model, digits, SGD(lr=0.1, momentum=0.9), batch_size=64, epochs=5, progress=False).train()
+    per_epoch = np.reshape(history.loss, (5, history.steps_per_epoch)).mean(axis=1)
+    assert per_epoch[0] > 0.5 * math.log(10)  # chance level at the start (ln 10 = 2.30)
+    assert per_epoch[-1] < 0.15 * math.log(10)  # seeds 0-4 end at 0.08 - 0.21
+    assert history.val_acc[-1] > 0.8  # seeds 0-4: 0.88 - 0.97
+    x_val, y_val = digits.x_val, digits.y_val
+    assert model.error(x_val, y_val) == pytest.approx(1 - history.val_acc[-1])
+    assert _twin_of(model).accuracy(torch.from_numpy(x_val), torch.from_numpy(y_val)) == history.val_acc[-1]
+
+
+def test_twin_solver_follows_the_same_curve(digits):
+    """Same start, same batches, SGD == torch.optim.SGD: the two loss curves agree to rounding."""
+    model = SimpleCNN(1, 8, 10, rng=0)
+    twin = _twin_of(model)
+    scratch = Solver(model, digits, SGD(lr=0.1, momentum=0.9), epochs=1, progress=False).train()
+    optimizer = torch.optim.SGD(twin.parameters(), lr=0.1, momentum=0.9)
+    torch_side = TwinSolver(twin, digits, optimizer, epochs=1, progress=False).train()
+    np.testing.assert_allclose(torch_side.loss, scratch.loss, rtol=1e-9)
+    for name, param in twin.named_parameters():
+        np.testing.assert_allclose(param.detach().numpy(), model.params[name], rtol=1e-8, atol=1e-10)
