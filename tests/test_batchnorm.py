@@ -17,9 +17,10 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from hypothesis.extra.numpy import arrays
 import torch.nn.functional as F
-from torch.nn.utils.fusion import fuse_linear_bn_weights
+from torch.nn.utils.fusion import fuse_conv_bn_weights, fuse_linear_bn_weights
 
 from course_lib.scratch import batchnorm as bn
+from course_lib.scratch.conv import Conv2d
 from course_lib.torch_impl import batchnorm as tbn
 
 
@@ -152,6 +153,59 @@ def test_fold_into_linear_agrees_with_torch_fusion_and_the_twin() -> None:
     close(b2, tb)
 
 
+# ----- folding into the convolution ----------------------------------------------------------------
+def _fold_conv_args(rng: np.random.Generator, f: int = 4, c: int = 3, k: int = 3):
+    w, b = rng.standard_normal((f, c, k, k)), rng.standard_normal(f)
+    mean, var = rng.standard_normal(f), rng.random(f) + 0.1
+    gamma, beta = 1.0 + 0.5 * rng.standard_normal(f), rng.standard_normal(f)
+    return w, b, mean, var, gamma, beta
+
+
+def test_fold_into_conv_equals_conv_then_inference() -> None:
+    rng = np.random.default_rng(14)
+    w, b, mean, var, gamma, beta = _fold_conv_args(rng)
+    x = rng.standard_normal((2, 3, 6, 5))
+    w2, b2 = bn.fold_into_conv(w, b, mean, var, gamma, beta, eps=1e-2)
+    assert w2.shape == w.shape and b2.shape == b.shape
+    folded, _ = Conv2d.forward(x, w2, b2, stride=1, padding=1)
+    conv, _ = Conv2d.forward(x, w, b, stride=1, padding=1)
+    close(folded, bn.inference(conv, mean, var, gamma, beta, eps=1e-2))
+    # folding the bias but not the weights is a slip the comparison above would catch
+    unscaled, _ = Conv2d.forward(x, w, b2, stride=1, padding=1)
+    assert not np.allclose(unscaled, folded, rtol=1e-3)
+
+
+def test_fold_into_conv_agrees_with_torch_fusion_and_the_twin() -> None:
+    rng = np.random.default_rng(15)
+    args = _fold_conv_args(rng)
+    w, b, mean, var, gamma, beta = (torch.as_tensor(a) for a in args)
+    w_ref, b_ref = fuse_conv_bn_weights(w, b, mean, var, 1e-3, gamma, beta)
+    w2, b2 = bn.fold_into_conv(*args, eps=1e-3)
+    close(w2, w_ref.detach())
+    close(b2, b_ref.detach())
+    tw, tb = tbn.fold_into_conv(w, b, mean, var, gamma, beta, eps=1e-3)
+    close(tw, w_ref.detach())
+    close(tb, b_ref.detach())
+
+
+# ----- gamma and beta can undo the normalization ------------------------------------------------------
+def test_gamma_and_beta_can_recover_the_identity() -> None:
+    """gamma = sqrt(Var[x] + eps), beta = E[x] give back x (Ioffe & Szegedy 2015, Section 3);
+    gamma = Var[x], a slip seen on slides, does not."""
+    rng = np.random.default_rng(16)
+    x = np.array([3.0, -1.0, 0.5]) + np.array([2.0, 0.3, 5.0]) * rng.standard_normal((20, 3))
+    eps = 1e-3
+    var, mean = x.var(axis=0), x.mean(axis=0)  # biased: the variance the forward pass normalizes with
+    out, _ = bn.BatchNorm.forward(x, np.sqrt(var + eps), mean, eps=eps)
+    close(out, x)
+    maps = 1.0 + 2.0 * rng.standard_normal((3, 2, 4, 4))
+    var, mean = maps.var(axis=(0, 2, 3)), maps.mean(axis=(0, 2, 3))
+    out, _ = bn.SpatialBatchNorm.forward(maps, np.sqrt(var + eps), mean, eps=eps)
+    close(out, maps)
+    slip, _ = bn.BatchNorm.forward(x, x.var(axis=0), x.mean(axis=0), eps=eps)
+    assert not np.allclose(slip, x, rtol=1e-3)
+
+
 # ----- properties of the forward pass --------------------------------------------------------------
 def test_output_has_mean_beta_and_std_gamma_per_feature() -> None:
     rng = np.random.default_rng(5)
@@ -244,6 +298,8 @@ def test_a_batch_of_one_raises_like_torch() -> None:
         (lambda: bn.inference(np.ones((4, 3)), np.zeros(3), np.ones(2), np.ones(3), np.zeros(3)), "running_var"),
         (lambda: bn.inference(np.ones((4, 3, 2)), np.zeros(3), np.ones(3), np.ones(3), np.zeros(3)), "x must have"),
         (lambda: bn.fold_into_linear(np.ones((4, 3)), np.ones(2), *[np.ones(3)] * 4), "b must have shape"),
+        (lambda: bn.fold_into_conv(np.ones((4, 3)), np.ones(4), *[np.ones(4)] * 4), "w must have shape"),
+        (lambda: bn.fold_into_conv(np.ones((4, 3, 2, 2)), np.ones(4), *[np.ones(3)] * 4), "running_mean must"),
     ],
 )
 def test_bad_arguments_are_named(call, message: str) -> None:

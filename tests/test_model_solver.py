@@ -419,3 +419,120 @@ def test_tqdm_disable_env_silences_the_bar() -> None:
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env, timeout=120)
     assert result.returncode == 0, result.stderr
     assert result.stderr == ""
+
+
+# ----- MLP with batch norm ----------------------------------------------------------------------
+BN_NETS = [
+    dict(dims=[4, 6, 5, 3], activation="relu", loss="softmax", reg=0.1, norm="batch", norm_position="before"),
+    dict(dims=[4, 6, 5, 3], activation="tanh", loss="svm", reg=0.0, norm="batch", norm_position="after"),
+]
+BN_IDS = ["relu_bn_before", "tanh_bn_after_svm"]
+
+
+def copy_bn_to_torch(model: MLP) -> TorchMLP:
+    twin = TorchMLP(model.dims, activation=model.activation, loss=model.loss_name, reg=model.reg,
+                    norm=model.norm, norm_position=model.norm_position)
+    state = {**model.params, **model.running}
+    twin.load_state_dict({k: torch.from_numpy(v.copy()) for k, v in state.items()})
+    return twin
+
+
+@pytest.mark.parametrize("net", BN_NETS, ids=BN_IDS)
+def test_mlp_with_batch_norm_gradients_match_central_differences(net: dict) -> None:
+    model = MLP(weight_scale=0.5, rng=1, bias=0.1, **net)
+    rng = np.random.default_rng(4)
+    for i in (1, 2):  # gamma and beta away from (1, 0), so that a swapped gradient shows
+        model.params[f"gamma{i}"] = 1.0 + 0.3 * rng.standard_normal(model.dims[i])
+        model.params[f"beta{i}"] = 0.3 * rng.standard_normal(model.dims[i])
+    x, y = _batch(n=8)
+    _, grads = model.loss(x, y)
+    assert list(grads) == list(model.params)
+    for name, w in model.params.items():
+        numeric = numerical_grad(lambda _w: model.loss(x, y)[0], w, 1.0)
+        if net["norm_position"] == "before" and name in ("b1", "b2"):
+            # BN subtracts the batch mean: the bias before it has no effect, its gradient is rounding
+            assert np.abs(grads[name]).max() < 1e-12 and np.abs(numeric).max() < 1e-7, name
+            continue
+        assert rel_error(grads[name], numeric) < 1e-6, name
+
+
+def test_mlp_batch_norm_layout_modes_and_running_statistics() -> None:
+    model = MLP([4, 6, 3], norm="batch", rng=0)
+    assert list(model.params) == ["W1", "b1", "gamma1", "beta1", "W2", "b2"]
+    assert list(model.running) == ["running_mean1", "running_var1"]
+    assert model.training and model.eval() is model and not model.training
+    x, y = _batch(n=8)
+    before = dict(model.running)
+    model.loss(x, y)  # eval mode: the running statistics are used, and left alone
+    assert all(model.running[k] is before[k] for k in before)
+    model.train()
+    h = x @ model.params["W1"] + model.params["b1"]
+    model.loss(x, y)
+    np.testing.assert_allclose(model.running["running_mean1"], 0.1 * h.mean(axis=0), rtol=1e-12, atol=1e-15)
+    np.testing.assert_allclose(model.running["running_var1"], 0.9 + 0.1 * h.var(axis=0, ddof=1), rtol=1e-12)
+    model.eval()
+    alone = model.scores(x[:1])  # eval mode: each example on its own
+    np.testing.assert_allclose(alone, model.scores(x)[:1], rtol=1e-12, atol=1e-15)
+    assert MLP([4, 6, 3], rng=0).running == {}
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "match"),
+    [
+        (dict(norm="layer"), "norm must be None or 'batch'"),
+        (dict(norm="batch", norm_position="inside"), "norm_position must be"),
+        (dict(norm="batch", activation="maxout"), "not supported with activation='maxout'"),
+    ],
+)
+def test_mlp_bad_norm_arguments(kwargs: dict, match: str) -> None:
+    for cls in (MLP, TorchMLP):
+        with pytest.raises(ValueError, match=match):
+            cls([4, 6, 3], **kwargs)
+
+
+@pytest.mark.parametrize("net", BN_NETS, ids=BN_IDS)
+def test_scratch_and_torch_mlp_with_batch_norm_agree_in_train_and_eval_mode(net: dict, data) -> None:
+    model = MLP(weight_scale=0.5, rng=2, **{**net, "dims": [2, 6, 5, 3]})  # the blobs are 2-D
+    twin = copy_bn_to_torch(model)
+    x, y = _batch(3, d=2)
+    loss, grads = model.loss(x, y)
+    t_loss = twin.loss(torch.as_tensor(x), torch.as_tensor(y))
+    t_loss.backward()
+    torch.testing.assert_close(torch.tensor(loss, dtype=torch.float64), t_loss.detach())
+    for name, p in twin.named_parameters():
+        torch.testing.assert_close(torch.as_tensor(grads[name]), p.grad)
+    for name in model.running:
+        torch.testing.assert_close(torch.as_tensor(model.running[name]), getattr(twin, name))
+    # a few Solver steps on both sides (same batches), then eval mode with the running statistics
+    settings = dict(batch_size=16, epochs=2, seed=7, progress=False)
+    h_np = Solver(model, data, SGD(lr=0.05, momentum=0.9), **settings).train()
+    h_t = TorchSolver(twin, data, torch.optim.SGD(twin.parameters(), lr=0.05, momentum=0.9), **settings).train()
+    np.testing.assert_allclose(h_t.loss, h_np.loss, rtol=1e-10, atol=1e-12)
+    assert h_t.val_acc == h_np.val_acc and model.training and twin.training
+    for name in model.running:
+        torch.testing.assert_close(torch.as_tensor(model.running[name]), getattr(twin, name))
+    model.eval()
+    twin.eval()
+    xv = data["x_val"]
+    torch.testing.assert_close(torch.as_tensor(model.scores(xv)), twin.scores(torch.as_tensor(xv)).detach())
+    assert h_np.val_acc[-1] == model.accuracy(xv, data["y_val"])  # the Solver evaluated in eval mode
+    for z, tz in zip(model.pre_activations(xv), twin.pre_activations(xv)):
+        torch.testing.assert_close(torch.as_tensor(z), tz.detach())
+    # eval-mode loss and gradients: the running statistics are constants on both sides
+    twin.zero_grad()
+    loss, grads = model.loss(x, y)
+    t_loss = twin.loss(torch.as_tensor(x), torch.as_tensor(y))
+    t_loss.backward()
+    torch.testing.assert_close(torch.tensor(loss, dtype=torch.float64), t_loss.detach())
+    for name, p in twin.named_parameters():
+        torch.testing.assert_close(torch.as_tensor(grads[name]), p.grad)
+
+
+def test_solver_evaluates_in_eval_mode_and_restores_training_mode(data) -> None:
+    """With batch norm, eval-mode accuracy (running statistics) is what the history records."""
+    model = MLP([2, 8, 3], norm="batch", weight_scale=0.5, rng=3)
+    seen = []
+    accuracy = model.accuracy
+    model.accuracy = lambda x, y: (seen.append(model.training), accuracy(x, y))[1]
+    Solver(model, data, SGD(lr=0.05), batch_size=16, epochs=1, progress=False).train()
+    assert seen == [False, False] and model.training

@@ -33,7 +33,7 @@ from course_lib import checks
 
 __all__ = [
     "BatchNorm", "BatchNormCache", "SpatialBatchNorm",
-    "update_running", "inference", "fold_into_linear",
+    "update_running", "inference", "fold_into_linear", "fold_into_conv",
     "LayerNorm", "LayerNormCache", "GroupNorm", "GroupNormCache", "RowNormCache",
 ]
 
@@ -294,6 +294,40 @@ def fold_into_linear(w: np.ndarray, b: np.ndarray, running_mean: np.ndarray, run
     eps = checks.real(eps, "eps", who, minimum=0)
     scale = gamma / np.sqrt(var + eps)  # (D_out,)
     return w * scale, (b - mean) * scale + beta
+
+
+def fold_into_conv(w: np.ndarray, b: np.ndarray, running_mean: np.ndarray, running_var: np.ndarray,
+                   gamma: np.ndarray, beta: np.ndarray, eps: float = 1e-5) -> tuple[np.ndarray, np.ndarray]:
+    r"""Fold a test-time spatial batch norm into the convolution before it: each filter gets rescaled.
+
+    .. math::
+
+        s_f = \frac{\gamma_f}{\sqrt{\hat\sigma_f^2 + \epsilon}}, \qquad
+        w'_{f,c,i,j} = s_f\, w_{f,c,i,j}, \qquad b'_f = (b_f - \hat\mu_f)\, s_f + \beta_f,
+
+    so that :math:`\mathrm{inference}(\mathrm{conv}(x; w, b)) = \mathrm{conv}(x; w', b')` for every
+    ``x``: output channel f of the convolution is channel f of the batch norm, and the batch norm
+    multiplies the whole channel by :math:`s_f`, hence every weight of filter f.
+    The same as :func:`fold_into_linear`, with one filter per output channel in place of one column.
+
+    Shapes: ``w`` (F, C, kH, kW) (torch's layout, as :class:`~course_lib.scratch.conv.Conv2d`), ``b`` and
+    the four statistics (F,) -> ``w'`` (F, C, kH, kW), ``b'`` (F,). New arrays; the inputs are kept.
+
+    PyTorch convention: ``torch.nn.utils.fusion.fuse_conv_bn_weights(w, b, running_mean, running_var, eps,
+    gamma, beta)`` (``torch.ao.quantization.fuse_modules`` uses it to fuse Conv2d + BatchNorm2d).
+
+    Reference: Ioffe & Szegedy (2015), Sections 3.1-3.2; folding it is standard practice for deployment.
+    """
+    who = "fold_into_conv"
+    w = np.asarray(w, dtype=np.float64)
+    if w.ndim != 4:
+        raise ValueError(f"{who}: w must have shape (F, C, kH, kW), got {w.shape}")
+    f = w.shape[0]
+    b, mean, var, gamma, beta = (_per_channel(name, p, f, who) for name, p in (
+        ("b", b), ("running_mean", running_mean), ("running_var", running_var), ("gamma", gamma), ("beta", beta)))
+    eps = checks.real(eps, "eps", who, minimum=0)
+    scale = gamma / np.sqrt(var + eps)  # (F,)
+    return w * scale[:, None, None, None], (b - mean) * scale + beta
 
 
 # ----- per-example relatives: layer norm and group norm -------------------------------------------

@@ -14,6 +14,7 @@ from typing import Any, Callable
 import numpy as np
 
 from course_lib import checks
+from course_lib.scratch import batchnorm as bn
 from course_lib.scratch import init as init_mod
 from course_lib.scratch.activations import ACTIVATIONS, Maxout, MaxoutCache
 from course_lib.scratch.linear import Linear
@@ -21,7 +22,7 @@ from course_lib.scratch.losses import MulticlassSVM, SoftmaxCrossEntropy, check_
 
 __all__ = [
     "MLP", "Trace", "HiddenActivation", "BoundActivation", "LOSSES", "DEFAULT_WEIGHT_SCALE",
-    "check_mlp_args", "resolve_activation",
+    "check_mlp_args", "resolve_activation", "check_norm", "NORM_EPS", "NORM_MOMENTUM",
 ]
 
 LOSSES: dict[str, type] = {"softmax": SoftmaxCrossEntropy, "svm": MulticlassSVM}
@@ -29,6 +30,9 @@ LOSSES: dict[str, type] = {"softmax": SoftmaxCrossEntropy, "svm": MulticlassSVM}
 
 DEFAULT_WEIGHT_SCALE = 1e-2
 """Std of the initial weights when ``weight_scale`` is None."""
+
+NORM_EPS, NORM_MOMENTUM = 1e-5, 0.1
+"""``eps`` and running-statistics ``momentum`` of the MLP's batch-norm layers (torch's defaults)."""
 
 
 @dataclass(frozen=True, eq=False)
@@ -158,6 +162,17 @@ def check_mlp_args(dims, loss, weight_scale, reg, init, bias, *, losses, initial
     return [int(d) for d in dims], float(scale), bias_value
 
 
+def check_norm(norm: Any, norm_position: Any, maxout: bool) -> tuple[str | None, str]:
+    """Check ``MLP(norm=..., norm_position=...)``; shared with the torch twin."""
+    if norm not in (None, "batch"):
+        raise ValueError(f"MLP: norm must be None or 'batch', got {norm!r}")
+    if norm_position not in ("before", "after"):
+        raise ValueError(f"MLP: norm_position must be 'before' or 'after' (the activation), got {norm_position!r}")
+    if norm is not None and maxout:
+        raise ValueError("MLP: norm='batch' is not supported with activation='maxout'")
+    return norm, norm_position
+
+
 @dataclass(frozen=True, eq=False)
 class BoundActivation:
     r"""An elementwise scratch op with its hyperparameters fixed: what :attr:`MLP.act` holds.
@@ -178,6 +193,14 @@ class BoundActivation:
 
     def backward(self, dout: np.ndarray, cache: Any) -> tuple[np.ndarray, ...]:
         return self.op.backward(dout, cache)
+
+
+@dataclass(frozen=True, eq=False)
+class FrozenNormCache:
+    """What eval-mode batch norm keeps for the backward pass (the statistics are constants there)."""
+
+    xhat: np.ndarray  # (N, H) the input normalized with the running statistics
+    scale: np.ndarray  # (H,) gamma / sqrt(running_var + eps): d out / d input
 
 
 class MLP:
@@ -220,9 +243,16 @@ class MLP:
         Hyperparameters of the activation, by the names of its ``forward`` (torch's names):
         ``{"negative_slope": 0.1}`` for ``LeakyReLU``, ``{"alpha": 0.5}`` for ``ELU``.
     pieces : None or int
-        With ``activation="maxout"``: the number k of linear pieces of every hidden layer
+        with ``activation="maxout"``: the number k of linear pieces of every hidden layer
         (None: 2); each hidden layer is then a :class:`~course_lib.scratch.activations.Maxout`
         with weights (k, H_{l-1}, H_l) and biases (k, H_l), and no separate Linear.
+    norm : None or ``"batch"``
+        ``"batch"`` puts a :class:`~course_lib.scratch.batchnorm.BatchNorm` in every hidden layer,
+        with parameters ``gamma_l`` (ones) and ``beta_l`` (zeros) of shape (H_l,), ``eps`` = 1e-5 and
+        running statistics (momentum 0.1) in :attr:`running`. With ``norm_position="before"`` it
+        normalizes z_l (Linear -> BN -> activation, as Ioffe & Szegedy 2015); ``"after"`` normalizes
+        h_l (Linear -> activation -> BN). Before BN the bias b_l is redundant (BN subtracts the
+        batch mean, so dL/db_l = 0 and b_l never moves); it is kept, as ``nn.Linear`` keeps it.
 
     Attributes
     ----------
@@ -230,6 +260,14 @@ class MLP:
         ``{"W1": (dims[0], dims[1]), "b1": (dims[1],), "W2": ..., ...}``, float64, W as (in, out);
         a maxout hidden layer has ``W_l`` (k, dims[l-1], dims[l]) and ``b_l`` (k, dims[l]).
         The :class:`~course_lib.scratch.solver.Solver` replaces these arrays after each step.
+        With ``norm="batch"`` also ``gamma_l`` and ``beta_l`` (H_l,) for every hidden layer.
+    running : dict
+        ``{"running_mean1": (H_1,), "running_var1": (H_1,), ...}`` (empty without norm): not trained,
+        replaced by :func:`~course_lib.scratch.batchnorm.update_running` in every :meth:`loss` call
+        in training mode (torch's buffers).
+    training : bool
+        :meth:`train` / :meth:`eval` set it; in eval mode batch norm uses the running statistics
+        (:func:`~course_lib.scratch.batchnorm.inference`), so each example's scores stand alone.
     act : BoundActivation or None
         The hidden layers' op with its hyperparameters (``act.forward(z) -> (h, cache)``);
         None for maxout layers.
@@ -254,11 +292,15 @@ class MLP:
         *,
         activation_kwargs: dict | None = None,
         pieces: int | None = None,
+        norm: str | None = None,
+        norm_position: str = "before",
     ):
         self.dims, scale, bias_value = check_mlp_args(
             dims, loss, weight_scale, reg, init, bias, losses=LOSSES, initializers=init_mod.INITIALIZERS,
         )
         self.hidden_activation = spec = resolve_activation(activation, activation_kwargs, pieces)
+        self.norm, self.norm_position = check_norm(norm, norm_position, spec.maxout)
+        self.training = True
         if init is None or init == "small_random":
             draw = lambda g, fan_in, fan_out: init_mod.small_random(g, fan_in, fan_out, std=scale)  # noqa: E731
         else:
@@ -280,6 +322,21 @@ class MLP:
             w = np.stack([_draw(draw, gen, fan_in, fan_out, i) for _ in range(copies or 1)])
             self.params[f"W{i}"] = w if copies else w[0]
             self.params[f"b{i}"] = np.full((copies, fan_out) if copies else fan_out, bias_value)
+            if self.norm and i < self.num_layers:
+                self.params[f"gamma{i}"], self.params[f"beta{i}"] = np.ones(fan_out), np.zeros(fan_out)
+        self.running: dict[str, np.ndarray] = {}
+        for i in range(1, self.num_layers if self.norm else 1):
+            self.running[f"running_mean{i}"] = np.zeros(self.dims[i])  # torch's starting values
+            self.running[f"running_var{i}"] = np.ones(self.dims[i])
+
+    def train(self, mode: bool = True) -> "MLP":
+        """Training mode (``mode=True``): batch norm uses each batch's statistics; returns the model."""
+        self.training = bool(mode)
+        return self
+
+    def eval(self) -> "MLP":
+        """Evaluation mode: batch norm uses the running statistics (same as ``train(False)``)."""
+        return self.train(False)
 
     @property
     def num_layers(self) -> int:
@@ -298,6 +355,7 @@ class MLP:
     def __repr__(self) -> str:
         extra = f", activation_kwargs={self.activation_kwargs}" if self.activation_kwargs else ""
         extra += f", pieces={self.pieces}" if self.pieces is not None else ""
+        extra += f", norm={self.norm!r}, norm_position={self.norm_position!r}" if self.norm else ""
         return (
             f"MLP(dims={self.dims}, activation={self.activation!r}, loss={self.loss_name!r}, "
             f"init={_init_name(self.init)}, weight_scale={self.weight_scale}, bias={self.bias}, reg={self.reg}{extra})"
@@ -310,11 +368,12 @@ class MLP:
             raise ValueError(f"MLP: x must have shape (N, {self.dims[0]}), got {x.shape}")
         return x
 
-    def _forward(self, x: np.ndarray) -> tuple[np.ndarray, list[tuple[Any, Any]], list[np.ndarray], list[np.ndarray]]:
-        """Scores, one ``(layer cache, activation cache)`` per layer, and the hidden z's and h's.
+    def _forward(self, x: np.ndarray) -> tuple[np.ndarray, list[tuple[Any, Any, Any]], list, list]:
+        """Scores, one ``(layer cache, norm cache, activation cache)`` per layer, and the hidden z's and h's.
 
         A maxout layer's cache is its :class:`~course_lib.scratch.activations.MaxoutCache` with
         no activation cache, and its "pre-activation" is its output (the winning piece's value).
+        With batch norm, z is the activation's input (after BN if "before") and h the layer's output.
         """
         h = self._check_x(x)
         caches, pre, hidden = [], [], []
@@ -322,19 +381,34 @@ class MLP:
             w, b = self.params[f"W{i}"], self.params[f"b{i}"]
             if i < self.num_layers and self.act is None:
                 h, cache = Maxout.forward(h, w, b)
-                caches.append((cache, None))
+                caches.append((cache, None, None))
                 pre.append(h)
                 hidden.append(h)
                 continue
             z, cache = Linear.forward(h, w, b)
-            act_cache = None
+            act_cache = norm_cache = None
             h = z
             if i < self.num_layers:
+                if self.norm_position == "before":
+                    z, norm_cache = self._norm(z, i)
                 h, act_cache = self.act.forward(z)
+                if self.norm_position == "after":
+                    h, norm_cache = self._norm(h, i)
                 pre.append(z)
                 hidden.append(h)
-            caches.append((cache, act_cache))
+            caches.append((cache, norm_cache, act_cache))
         return h, caches, pre, hidden
+
+    def _norm(self, a: np.ndarray, i: int) -> tuple[np.ndarray, Any]:
+        """Layer i's batch norm on ``a`` (N, H_i): batch statistics (training) or running ones (eval)."""
+        if not self.norm:
+            return a, None
+        gamma, beta = self.params[f"gamma{i}"], self.params[f"beta{i}"]
+        if self.training:
+            return bn.BatchNorm.forward(a, gamma, beta, eps=NORM_EPS)
+        mean, var = self.running[f"running_mean{i}"], self.running[f"running_var{i}"]
+        xhat = (a - mean) / np.sqrt(var + NORM_EPS)  # fixed statistics: an affine map of a
+        return gamma * xhat + beta, FrozenNormCache(xhat=xhat, scale=gamma / np.sqrt(var + NORM_EPS))
 
     def scores(self, x: np.ndarray) -> np.ndarray:
         """Class scores (N, C) for inputs ``x`` (N, D_in)."""
@@ -374,6 +448,8 @@ class MLP:
         """Data loss plus L2 penalty, and its gradient w.r.t. every parameter.
 
         Returns ``(loss, grads)`` with ``grads`` keyed like :attr:`params`.
+        Batch norm: in training mode with the batch's statistics (and :attr:`running` is
+        updated); in eval mode with the running statistics, held constant (as in torch).
         """
         scores, caches, _, _ = self._forward(x)
         data_loss, loss_cache = self.loss_op.forward(scores, y)
@@ -385,9 +461,11 @@ class MLP:
         grads: dict[str, np.ndarray] = {}
         (dh,) = self.loss_op.backward(1.0, loss_cache)
         for i in range(self.num_layers, 0, -1):  # from the scores back to the input
-            cache, act_cache = caches[i - 1]
+            cache, norm_cache, act_cache = caches[i - 1]
+            dh = self._norm_backward(dh, norm_cache, i, grads, "after")
             if act_cache is not None:  # a hidden layer: through its activation first
                 (dh,) = self.act.backward(dh, act_cache)
+            dh = self._norm_backward(dh, norm_cache, i, grads, "before")
             if isinstance(cache, MaxoutCache):  # a maxout layer (chapter 2)
                 dh, dw, db = Maxout.backward(dh, cache)
             else:
@@ -397,7 +475,26 @@ class MLP:
             grads[f"W{i}"] = dw
             grads[f"b{i}"] = db
         grads = {name: grads[name] for name in self.params}  # same key order as params
+        self._update_running(caches)
         return float(data_loss + reg_loss), grads
+
+    def _norm_backward(self, dh: np.ndarray, norm_cache: Any, i: int, grads: dict, position: str) -> np.ndarray:
+        """Back through layer i's batch norm if it sits at ``position``; stores dgamma_i, dbeta_i in ``grads``."""
+        if not self.norm or i == self.num_layers or position != self.norm_position:
+            return dh
+        if isinstance(norm_cache, FrozenNormCache):  # eval mode: the running statistics are constants
+            grads[f"gamma{i}"], grads[f"beta{i}"] = (dh * norm_cache.xhat).sum(axis=0), dh.sum(axis=0)
+            return dh * norm_cache.scale
+        dh, grads[f"gamma{i}"], grads[f"beta{i}"] = bn.BatchNorm.backward(dh, norm_cache)
+        return dh
+
+    def _update_running(self, caches: list) -> None:
+        """New running statistics from this batch's (training mode); they never enter the loss."""
+        for i, (_, norm_cache, _) in enumerate(caches, start=1):
+            if isinstance(norm_cache, bn.BatchNormCache):  # training mode only
+                mean, var = self.running[f"running_mean{i}"], self.running[f"running_var{i}"]
+                self.running[f"running_mean{i}"], self.running[f"running_var{i}"] = bn.update_running(
+                    mean, var, norm_cache.mean, norm_cache.var, norm_cache.n, momentum=NORM_MOMENTUM)
 
 
 def _draw(draw: Callable[..., np.ndarray], gen: np.random.Generator, fan_in: int, fan_out: int,

@@ -304,7 +304,14 @@ class Solver(TrainingLoop):
         x, y, idx = self.data[f"x_{split}"], self.data[f"y_{split}"], self._eval_idx[split]
         if idx is not None:
             x, y = x[idx], y[idx]
-        return float(self.model.accuracy(x, y))
+        was_training = getattr(self.model, "training", None)
+        if was_training is not None:
+            self.model.eval()  # batch norm: the running statistics, as the torch twin's Solver does
+        try:
+            return float(self.model.accuracy(x, y))
+        finally:
+            if was_training is not None:
+                self.model.train(was_training)
 
     def _evaluate(self) -> None:
         with np.errstate(over="ignore", invalid="ignore"):  # a diverging run is reported by the next step

@@ -11,7 +11,8 @@ from __future__ import annotations
 import torch
 
 __all__ = [
-    "batch_norm", "spatial_batch_norm", "update_running", "inference", "fold_into_linear", "layer_norm", "group_norm",
+    "batch_norm", "spatial_batch_norm", "update_running", "inference", "fold_into_linear", "fold_into_conv",
+    "layer_norm", "group_norm",
 ]
 
 
@@ -109,6 +110,24 @@ def fold_into_linear(w: torch.Tensor, b: torch.Tensor, running_mean: torch.Tenso
     """
     scale = gamma / torch.sqrt(running_var + eps)
     return w * scale, (b - running_mean) * scale + beta
+
+
+def fold_into_conv(w: torch.Tensor, b: torch.Tensor, running_mean: torch.Tensor, running_var: torch.Tensor,
+                   gamma: torch.Tensor, beta: torch.Tensor, eps: float = 1e-5) -> tuple[torch.Tensor, torch.Tensor]:
+    r"""Twin of `course_lib.scratch.batchnorm.fold_into_conv`.
+
+    .. math::
+
+        s_f = \gamma_f / \sqrt{\hat\sigma_f^2 + \epsilon}, \quad w'_{f,\cdot} = s_f\, w_{f,\cdot}, \quad
+        b'_f = (b_f - \hat\mu_f) s_f + \beta_f
+
+    Shapes: ``w`` (F, C, kH, kW), the others (F,).
+    Built-in: ``torch.nn.utils.fusion.fuse_conv_bn_weights(w, b, running_mean, running_var, eps, gamma, beta)``.
+    """
+    if w.ndim != 4:
+        raise ValueError(f"fold_into_conv: w must have shape (F, C, kH, kW), got {tuple(w.shape)}")
+    scale = gamma / torch.sqrt(running_var + eps)
+    return w * scale.reshape(-1, 1, 1, 1), (b - running_mean) * scale + beta
 
 
 def layer_norm(x: torch.Tensor, gamma: torch.Tensor, beta: torch.Tensor, eps: float = 1e-5) -> torch.Tensor:

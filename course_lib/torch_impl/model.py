@@ -9,7 +9,8 @@ import torch
 from torch import nn
 
 from course_lib import checks
-from course_lib.scratch.model import Trace, check_mlp_args, resolve_activation
+from course_lib.scratch.model import NORM_EPS, NORM_MOMENTUM, Trace, check_mlp_args, check_norm, resolve_activation
+from course_lib.torch_impl.batchnorm import batch_norm, inference, update_running
 from course_lib.torch_impl.activations import ACTIVATIONS, maxout
 from course_lib.torch_impl.init import INITIALIZERS, small_random
 from course_lib.torch_impl.linear import linear
@@ -49,6 +50,11 @@ class MLP(nn.Module):
     function (``leaky_relu``); ``activation_kwargs`` uses the same hyperparameter names
     (``{"negative_slope": 0.1}``); ``activation="maxout", pieces=k`` makes every hidden layer a
     :func:`~course_lib.torch_impl.activations.maxout` with ``W_i`` (k, in, out), ``b_i`` (k, out).
+    ``norm="batch"`` adds parameters ``gamma_i``, ``beta_i`` and buffers ``running_mean_i``,
+    ``running_var_i`` to every hidden layer (``norm_position`` "before" or "after" the activation);
+    ``train()`` / ``eval()`` switch between batch and running statistics, and the running ones are
+    updated in :meth:`loss` (training mode), as the scratch MLP does (``nn.BatchNorm1d`` would do it
+    in every forward pass).
     ``init`` is None (small random, std ``weight_scale``), a scratch name (``"he_normal"``...;
     the twins in :mod:`course_lib.torch_impl.init` fill the weights) or a callable
     ``init(tensor, generator=gen)`` filling an (in, out) tensor in place. Parameters are
@@ -80,6 +86,8 @@ class MLP(nn.Module):
         *,
         activation_kwargs: dict | None = None,
         pieces: int | None = None,
+        norm: str | None = None,
+        norm_position: str = "before",
     ):
         super().__init__()
         self.dims, scale, bias_value = check_mlp_args(
@@ -87,6 +95,7 @@ class MLP(nn.Module):
         )
         twins = {**ACTIVATIONS, "maxout": maxout}
         self.hidden_activation = spec = resolve_activation(activation, activation_kwargs, pieces, twins=twins)
+        self.norm, self.norm_position = check_norm(norm, norm_position, spec.maxout)
         if init is None or init == "small_random":
             fill = lambda t, generator: small_random(t, std=scale, generator=generator)  # noqa: E731
         else:
@@ -114,6 +123,11 @@ class MLP(nn.Module):
             b = torch.full((copies, fan_out) if copies else (fan_out,), bias_value, dtype=dtype, device=device)
             setattr(self, f"W{i}", nn.Parameter(w if copies else w[0].clone()))
             setattr(self, f"b{i}", nn.Parameter(b))
+            if self.norm and i < self.num_layers:
+                setattr(self, f"gamma{i}", nn.Parameter(torch.ones(fan_out, dtype=dtype, device=device)))
+                setattr(self, f"beta{i}", nn.Parameter(torch.zeros(fan_out, dtype=dtype, device=device)))
+                self.register_buffer(f"running_mean{i}", torch.zeros(fan_out, dtype=dtype, device=device))
+                self.register_buffer(f"running_var{i}", torch.ones(fan_out, dtype=dtype, device=device))
 
     @property
     def num_layers(self) -> int:
@@ -131,6 +145,7 @@ class MLP(nn.Module):
     def extra_repr(self) -> str:
         extra = f", activation_kwargs={self.activation_kwargs}" if self.activation_kwargs else ""
         extra += f", pieces={self.pieces}" if self.pieces is not None else ""
+        extra += f", norm={self.norm!r}, norm_position={self.norm_position!r}" if self.norm else ""
         return f"dims={self.dims}, activation={self.activation!r}, loss={self.loss_name!r}, reg={self.reg}{extra}"
 
     def _as_input(self, x: Any) -> torch.Tensor:
@@ -146,8 +161,11 @@ class MLP(nn.Module):
             raise ValueError(f"MLP: labels must be integers, got {y.dtype}")
         return y.long()
 
-    def _layers(self, x: Any) -> tuple[torch.Tensor, list[torch.Tensor], list[torch.Tensor]]:
-        """Scores, and the hidden pre-activations and activations (maxout: z is the layer's output)."""
+    def _layers(self, x: Any, update: bool = False) -> tuple[torch.Tensor, list[torch.Tensor], list[torch.Tensor]]:
+        """Scores, and the hidden pre-activations and activations (maxout: z is the layer's output).
+
+        ``update``: also update the running statistics of batch norm (training mode only).
+        """
         h = self._as_input(x)
         pre, hidden = [], []
         for i in range(1, self.num_layers + 1):
@@ -155,10 +173,30 @@ class MLP(nn.Module):
             if i == self.num_layers:
                 return linear(h, w, b), pre, hidden
             z = maxout(h, w, b) if self.act is None else linear(h, w, b)
+            if self.norm_position == "before":
+                z = self._norm(z, i, update)
             h = z if self.act is None else self.act(z)
+            if self.norm_position == "after":
+                h = self._norm(h, i, update)
             pre.append(z)
             hidden.append(h)
         raise AssertionError("unreachable: an MLP has at least one layer")
+
+    def _norm(self, a: torch.Tensor, i: int, update: bool) -> torch.Tensor:
+        """Layer i's batch norm on ``a`` (N, H_i): batch statistics (training) or running ones (eval)."""
+        if not self.norm:
+            return a
+        gamma, beta = getattr(self, f"gamma{i}"), getattr(self, f"beta{i}")
+        mean, var = getattr(self, f"running_mean{i}"), getattr(self, f"running_var{i}")
+        if not self.training:
+            return inference(a, mean, var, gamma, beta, eps=NORM_EPS)
+        if update:
+            stats = a.detach()
+            new_mean, new_var = update_running(mean, var, stats.mean(dim=0), stats.var(dim=0, correction=0),
+                                               a.shape[0], momentum=NORM_MOMENTUM)
+            setattr(self, f"running_mean{i}", new_mean)
+            setattr(self, f"running_var{i}", new_var)
+        return batch_norm(a, gamma, beta, eps=NORM_EPS)
 
     def hidden(self, x: Any) -> list[torch.Tensor]:
         """The hidden activations h_1 ... h_{L-1}, each (N, H_l)."""
@@ -183,8 +221,11 @@ class MLP(nn.Module):
         return self.forward(x)
 
     def loss(self, x: Any, y: Any) -> torch.Tensor:
-        """Mean data loss plus ``0.5 * reg * sum ||W||^2`` (weights only), a scalar."""
-        data_loss = self.loss_fn(self.forward(x), self._as_labels(y))
+        """Mean data loss plus ``0.5 * reg * sum ||W||^2`` (weights only), a scalar.
+
+        Training mode: also updates batch norm's running statistics.
+        """
+        data_loss = self.loss_fn(self._layers(x, update=True)[0], self._as_labels(y))
         if self.reg == 0:
             return data_loss
         weights = [getattr(self, f"W{i}") for i in range(1, self.num_layers + 1)]
