@@ -88,3 +88,16 @@ def test_every_figure_is_referred_to_in_the_text(chapter):
     unreferenced = [n for n in names if not re.search(r"\{numref\}`(?:[^`<]*<)?" + re.escape(n) + r">?`", text)]
     assert not unreferenced, f"{chapter}: figures never referred to with {{numref}}: {unreferenced}"
     assert len(set(names)) == len(names), f"{chapter}: duplicate figure names {names}"
+
+
+def test_glue_calls_stay_out_of_the_code_a_reader_sees(chapter):
+    """``glue(...)`` is bookkeeping for the prose: it lives in cells tagged ``remove-cell``."""
+    nb = jupytext.read(BOOK / chapter)
+    shown = [
+        c.source.strip().splitlines()[0][:60]
+        for c in nb.cells
+        if c.cell_type == "code"
+        and re.search(r"^\s*glue\(", c.source, re.M)
+        and not {"remove-cell", "remove-input"} & set(c.metadata.get("tags", []))
+    ]
+    assert not shown, f"{chapter}: cells that show glue(...) calls to the reader: {shown}"
