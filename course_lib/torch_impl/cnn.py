@@ -12,29 +12,15 @@ from typing import Any
 import torch
 from torch import nn
 
-from course_lib import checks
 from course_lib.scratch.cnn import PADDING, POOL, check_cnn_args
 from course_lib.torch_impl.activations import relu
+from course_lib.device import torch_generator
 from course_lib.torch_impl.conv import conv2d, max_pool2d
 from course_lib.torch_impl.init import he_normal
 from course_lib.torch_impl.linear import linear
 from course_lib.torch_impl.losses import cross_entropy
 
 __all__ = ["SimpleCNN"]
-
-
-def _generator(rng: Any) -> torch.Generator:
-    """A CPU ``torch.Generator`` from None (fresh entropy), an int seed, or a Generator."""
-    if isinstance(rng, torch.Generator):
-        return rng
-    gen = torch.Generator(device="cpu")
-    if rng is None:
-        gen.seed()
-    elif checks.is_integer(rng):
-        gen.manual_seed(int(rng))
-    else:
-        raise TypeError(f"SimpleCNN: rng must be None, an int seed or a torch.Generator, got {type(rng).__name__}")
-    return gen
 
 
 class SimpleCNN(nn.Module):
@@ -62,7 +48,7 @@ class SimpleCNN(nn.Module):
         super().__init__()
         self.spec = check_cnn_args(in_channels, image_size, n_classes, channels, hidden, reg)
         self.reg = self.spec.reg
-        gen = _generator(rng)
+        gen = torch_generator(rng, "SimpleCNN")
         device = torch.device("cpu") if device is None else torch.device(device)
         for name, shape in self.spec.shapes().items():
             p = torch.zeros(shape, dtype=dtype, device=device)

@@ -8,7 +8,7 @@ from typing import Any
 import torch
 from torch import nn
 
-from course_lib import checks
+from course_lib.device import torch_generator
 from course_lib.scratch.model import NORM_EPS, NORM_MOMENTUM, Trace, check_mlp_args, check_norm, resolve_activation
 from course_lib.torch_impl.batchnorm import batch_norm, inference, update_running
 from course_lib.torch_impl.activations import ACTIVATIONS, maxout
@@ -19,20 +19,6 @@ from course_lib.torch_impl.losses import cross_entropy, multiclass_svm
 __all__ = ["MLP"]
 
 LOSSES = {"softmax": cross_entropy, "svm": multiclass_svm}
-
-
-def _generator(rng: Any) -> torch.Generator:
-    """A CPU ``torch.Generator`` from None (fresh entropy), an int seed, or a Generator."""
-    if isinstance(rng, torch.Generator):
-        return rng
-    gen = torch.Generator(device="cpu")
-    if rng is None:
-        gen.seed()
-    elif checks.is_integer(rng):
-        gen.manual_seed(int(rng))
-    else:
-        raise TypeError(f"MLP: rng must be None, an int seed or a torch.Generator, got {type(rng).__name__}")
-    return gen
 
 
 class MLP(nn.Module):
@@ -111,7 +97,7 @@ class MLP(nn.Module):
         self.weight_scale = scale
         self.init = init
         self.bias = bias_value
-        gen = _generator(rng)
+        gen = torch_generator(rng, "MLP")
         device = torch.device("cpu") if device is None else torch.device(device)
         for i, (fan_in, fan_out) in enumerate(zip(self.dims[:-1], self.dims[1:]), start=1):
             copies = spec.pieces if (spec.maxout and i < self.num_layers) else None
