@@ -263,6 +263,16 @@ def inference(x: np.ndarray, running_mean: np.ndarray, running_var: np.ndarray, 
     return gamma * (x - mean) / np.sqrt(var + eps) + beta
 
 
+def _fold(channels: int, b, running_mean, running_var, gamma, beta, eps: float, who: str):
+    r"""The per-channel scale :math:`s = \gamma / \sqrt{\hat\sigma^2 + \epsilon}` (C,) and the folded bias
+    :math:`(b - \hat\mu) s + \beta` (C,), after checking the five per-channel arrays and ``eps``."""
+    b, mean, var, gamma, beta = (_per_channel(name, p, channels, who) for name, p in (
+        ("b", b), ("running_mean", running_mean), ("running_var", running_var), ("gamma", gamma), ("beta", beta)))
+    eps = checks.real(eps, "eps", who, minimum=0)
+    scale = gamma / np.sqrt(var + eps)
+    return scale, (b - mean) * scale + beta
+
+
 def fold_into_linear(w: np.ndarray, b: np.ndarray, running_mean: np.ndarray, running_var: np.ndarray,
                      gamma: np.ndarray, beta: np.ndarray, eps: float = 1e-5) -> tuple[np.ndarray, np.ndarray]:
     r"""Fold a test-time batch norm into the Linear layer before it: one affine map instead of two.
@@ -288,12 +298,8 @@ def fold_into_linear(w: np.ndarray, b: np.ndarray, running_mean: np.ndarray, run
     w = np.asarray(w, dtype=np.float64)
     if w.ndim != 2:
         raise ValueError(f"{who}: w must have shape (D_in, D_out), got {w.shape}")
-    c = w.shape[1]
-    b, mean, var, gamma, beta = (_per_channel(name, p, c, who) for name, p in (
-        ("b", b), ("running_mean", running_mean), ("running_var", running_var), ("gamma", gamma), ("beta", beta)))
-    eps = checks.real(eps, "eps", who, minimum=0)
-    scale = gamma / np.sqrt(var + eps)  # (D_out,)
-    return w * scale, (b - mean) * scale + beta
+    scale, b_folded = _fold(w.shape[1], b, running_mean, running_var, gamma, beta, eps, who)
+    return w * scale, b_folded
 
 
 def fold_into_conv(w: np.ndarray, b: np.ndarray, running_mean: np.ndarray, running_var: np.ndarray,
@@ -322,12 +328,8 @@ def fold_into_conv(w: np.ndarray, b: np.ndarray, running_mean: np.ndarray, runni
     w = np.asarray(w, dtype=np.float64)
     if w.ndim != 4:
         raise ValueError(f"{who}: w must have shape (F, C, kH, kW), got {w.shape}")
-    f = w.shape[0]
-    b, mean, var, gamma, beta = (_per_channel(name, p, f, who) for name, p in (
-        ("b", b), ("running_mean", running_mean), ("running_var", running_var), ("gamma", gamma), ("beta", beta)))
-    eps = checks.real(eps, "eps", who, minimum=0)
-    scale = gamma / np.sqrt(var + eps)  # (F,)
-    return w * scale[:, None, None, None], (b - mean) * scale + beta
+    scale, b_folded = _fold(w.shape[0], b, running_mean, running_var, gamma, beta, eps, who)
+    return w * scale[:, None, None, None], b_folded
 
 
 # ----- per-example relatives: layer norm and group norm -------------------------------------------
