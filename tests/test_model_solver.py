@@ -536,3 +536,25 @@ def test_solver_evaluates_in_eval_mode_and_restores_training_mode(data) -> None:
     model.accuracy = lambda x, y: (seen.append(model.training), accuracy(x, y))[1]
     Solver(model, data, SGD(lr=0.05), batch_size=16, epochs=1, progress=False).train()
     assert seen == [False, False] and model.training
+
+
+def test_drop_last_skips_the_incomplete_batch_on_both_sides():
+    """With drop_last every mini-batch is full (a BN model never sees a batch of one), scratch and torch alike."""
+    from course_lib.torch_impl.solver import Solver as TorchSolver
+
+    rng = np.random.default_rng(0)
+    data = {"x_train": rng.normal(size=(9, 3)), "y_train": rng.integers(0, 2, 9),
+            "x_val": rng.normal(size=(4, 3)), "y_val": rng.integers(0, 2, 4)}
+    model = MLP([3, 4, 2], norm="batch", rng=0)
+    solver = Solver(model, data, SGD(lr=0.1), batch_size=4, epochs=3, progress=False, drop_last=True)
+    history = solver.train()
+    assert history.steps_per_epoch == 2 and len(history.loss) == 6
+    with pytest.raises(ValueError, match="per channel|batch of one|more than 1"):
+        Solver(MLP([3, 4, 2], norm="batch", rng=0), data, SGD(lr=0.1), batch_size=4, epochs=1,
+               progress=False).train()
+    twin = TorchMLP([3, 4, 2], norm="batch", rng=0)
+    torch_solver = TorchSolver(twin, data, torch.optim.SGD(twin.parameters(), lr=0.1), batch_size=4,
+                               epochs=3, progress=False, drop_last=True)
+    assert len(torch_solver.train().loss) == 6
+    with pytest.raises(ValueError, match="drop_last"):
+        Solver(MLP([3, 4, 2], rng=0), data, SGD(lr=0.1), batch_size=16, drop_last=True)

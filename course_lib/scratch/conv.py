@@ -133,8 +133,10 @@ def im2col(x: np.ndarray, kernel, stride=1, padding=0) -> np.ndarray:
     n, c = x.shape[:2]
     out_hw = _out_size(x.shape[2:], kernel, stride, padding, "im2col")
     xp = np.pad(x, ((0, 0), (0, 0), (padding[0],) * 2, (padding[1],) * 2))
-    fields = _windows(xp, kernel, stride, out_hw).transpose(0, 2, 3, 1, 4, 5)  # (N, H', W', C, kH, kW)
-    return fields.reshape(n * out_hw[0] * out_hw[1], c * kernel[0] * kernel[1])  # the copy
+    # (N, H', W', C, kH, kW): a view of the padded input, no copy yet
+    fields = _windows(xp, kernel, stride, out_hw).transpose(0, 2, 3, 1, 4, 5)
+    rows, width = n * out_hw[0] * out_hw[1], c * kernel[0] * kernel[1]
+    return fields.reshape(rows, width)  # the copy
 
 
 def col2im(cols: np.ndarray, x_shape, kernel, stride=1, padding=0) -> np.ndarray:
@@ -151,7 +153,8 @@ def col2im(cols: np.ndarray, x_shape, kernel, stride=1, padding=0) -> np.ndarray
     kernel, stride, padding = _geometry(kernel, stride, padding, "col2im")
     n, c, h, w = x_shape
     out_hw = _out_size((h, w), kernel, stride, padding, "col2im")
-    fields = cols.reshape(n, *out_hw, c, *kernel).transpose(0, 3, 1, 2, 4, 5)  # (N, C, H', W', kH, kW)
+    # (N, C, H', W', kH, kW)
+    fields = cols.reshape(n, *out_hw, c, *kernel).transpose(0, 3, 1, 2, 4, 5)
     dxp = np.zeros((n, c, h + 2 * padding[0], w + 2 * padding[1]))
     for i in range(kernel[0]):
         for j in range(kernel[1]):
@@ -218,18 +221,21 @@ class Conv2d:
         out = cols @ w.reshape(f, -1).T  # (N H' W', F): every filter on every field
         out += b
         out = out.reshape(n, *out_hw, f).transpose(0, 3, 1, 2)  # (N, F, H', W')
-        return out, Conv2dCache(cols=cols, w=w, x_shape=x.shape, stride=stride, padding=padding)
+        cache = Conv2dCache(cols=cols, w=w, x_shape=x.shape, stride=stride,
+                            padding=padding)
+        return out, cache
 
     @staticmethod
     def backward(dout, cache: Conv2dCache) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         f, n = cache.w.shape[0], cache.x_shape[0]
-        out_hw = _out_size(cache.x_shape[2:], cache.w.shape[2:], cache.stride, cache.padding)
+        kernel = cache.w.shape[2:]
+        out_hw = _out_size(cache.x_shape[2:], kernel, cache.stride, cache.padding)
         dout = _check_dout(dout, (n, f, *out_hw), "Conv2d")
         delta = dout.transpose(0, 2, 3, 1).reshape(-1, f)  # (N H' W', F)
         dw = (delta.T @ cache.cols).reshape(cache.w.shape)  # (F, C, kH, kW)
         db = delta.sum(axis=0)  # (F,)
         dcols = delta @ cache.w.reshape(f, -1)  # (N H' W', C kH kW)
-        dx = col2im(dcols, cache.x_shape, cache.w.shape[2:], cache.stride, cache.padding)
+        dx = col2im(dcols, cache.x_shape, kernel, cache.stride, cache.padding)
         return dx, dw, db
 
 

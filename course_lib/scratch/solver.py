@@ -123,11 +123,25 @@ def check_settings(batch_size: int, epochs: int, eval_every: int | None, max_eva
             checks.integer(value, name, "Solver", minimum=1)
 
 
-def epoch_batches(rng: np.random.Generator, n: int, batch_size: int) -> Iterator[np.ndarray]:
-    """Index arrays of one epoch: a fresh permutation cut into batches (the last may be smaller)."""
+def epoch_batches(rng: np.random.Generator, n: int, batch_size: int,
+                  drop_last: bool = False) -> Iterator[np.ndarray]:
+    """Index arrays of one epoch: a fresh permutation cut into batches.
+
+    The last batch may be smaller; with ``drop_last`` an incomplete last batch is skipped (as
+    ``torch.utils.data.DataLoader(drop_last=True)``), which batch norm needs when ``n`` leaves a
+    remainder of one example.
+    """
     order = rng.permutation(n)
-    for start in range(0, n, batch_size):
+    stop = n - n % batch_size if drop_last else n
+    for start in range(0, stop, batch_size):
         yield order[start : start + batch_size]
+
+
+def steps_per_epoch(n: int, batch_size: int, drop_last: bool) -> int:
+    """Number of mini-batches :func:`epoch_batches` yields."""
+    if drop_last and n < batch_size:
+        raise ValueError(f"Solver: drop_last with batch_size={batch_size} > {n} training examples leaves no batch")
+    return n // batch_size if drop_last else math.ceil(n / batch_size)
 
 
 def eval_indices(seed: int, n: int, max_eval: int | None) -> np.ndarray | None:
@@ -205,7 +219,8 @@ class TrainingLoop:
         try:
             for _ in range(self.epochs):
                 epoch = h.epochs
-                for idx in epoch_batches(self._rng, self._n_train, self.batch_size):
+                batches = epoch_batches(self._rng, self._n_train, self.batch_size, self.drop_last)
+                for idx in batches:
                     loss, lr = self._step(idx, h.steps, epoch)
                     h.loss.append(float(loss))
                     h.lr.append(lr)
@@ -251,6 +266,9 @@ class Solver(TrainingLoop):
         k-th step instead (and after the last step).
     max_eval : None or int
         Compute accuracies on at most this many examples of each split (a fixed random subset).
+    drop_last : bool
+        Skip the incomplete last mini-batch of each epoch (a batch-norm model cannot train on a
+        batch of one example; with 1077 examples and batch 4 the last batch has one).
 
     Calling :meth:`train` again continues training for ``epochs`` more epochs and appends to
     the same history. If the loss becomes nan/inf, training stops with a ``FloatingPointError``
@@ -272,6 +290,7 @@ class Solver(TrainingLoop):
         progress: bool = True,
         eval_every: int | None = None,
         max_eval: int | None = None,
+        drop_last: bool = False,
     ):
         check_settings(batch_size, epochs, eval_every, max_eval)
         if schedule is not None and not callable(schedule):
@@ -292,8 +311,9 @@ class Solver(TrainingLoop):
         self.progress = progress
         self.eval_every = eval_every
         self.max_eval = max_eval
+        self.drop_last = bool(drop_last)
         self._n_train = n = self.data["x_train"].shape[0]
-        self.history = History(steps_per_epoch=math.ceil(n / self.batch_size))
+        self.history = History(steps_per_epoch=steps_per_epoch(n, self.batch_size, self.drop_last))
         self._rng = np.random.default_rng(seed)
         self._eval_idx = {
             split: eval_indices(seed, self.data[f"x_{split}"].shape[0], max_eval) for split in ("train", "val")

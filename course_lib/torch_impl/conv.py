@@ -22,7 +22,8 @@ def _pair(value) -> tuple[int, int]:
     return (value, value) if isinstance(value, Integral) else tuple(value)
 
 
-def conv2d(x: torch.Tensor, w: torch.Tensor, b: torch.Tensor, stride=1, padding=0) -> torch.Tensor:
+def conv2d(x: torch.Tensor, w: torch.Tensor, b: torch.Tensor, stride=1,
+           padding=0) -> torch.Tensor:
     r"""Twin of `course_lib.scratch.conv.Conv2d`.
 
     .. math::
@@ -34,7 +35,8 @@ def conv2d(x: torch.Tensor, w: torch.Tensor, b: torch.Tensor, stride=1, padding=
     Built-in: ``F.conv2d(x, w, b, stride=stride, padding=padding)``.
     """
     kernel, stride, padding = tuple(w.shape[2:]), _pair(stride), _pair(padding)
-    out_hw = [conv_output_size(n, k, s, p, exact=False) for n, k, s, p in zip(x.shape[2:], kernel, stride, padding)]
+    geometry = zip(x.shape[2:], kernel, stride, padding)
+    out_hw = [conv_output_size(n, k, s, p, exact=False) for n, k, s, p in geometry]
     cols = F.unfold(x, kernel, padding=padding, stride=stride)  # (N, C kH kW, H' W')
     out = torch.matmul(w.reshape(w.shape[0], -1), cols) + b[:, None]  # (N, F, H' W')
     return out.reshape(x.shape[0], w.shape[0], *out_hw)

@@ -7,7 +7,6 @@ a scratch and a torch model with the same initial parameters produce the same lo
 
 from __future__ import annotations
 
-import math
 from typing import Any, Callable
 
 import numpy as np
@@ -20,6 +19,7 @@ from course_lib.scratch.solver import (
     check_settings,
     eval_indices,
     get_data,
+    steps_per_epoch,
 )
 
 __all__ = ["Solver", "History"]
@@ -33,7 +33,7 @@ class Solver(TrainingLoop):
         w \leftarrow w - \eta_t\,(\text{optimizer's direction for } \nabla_w J(x_B, y_B))
 
     Same constructor: ``Solver(model, data, optimizer, schedule=None, *, batch_size=64,
-    epochs=10, seed=0, progress=True, eval_every=None, max_eval=None)``, where
+    epochs=10, seed=0, progress=True, eval_every=None, max_eval=None, drop_last=False)``, where
 
     * ``model`` is an ``nn.Module`` with ``loss(x, y) -> scalar tensor`` and ``accuracy(x, y)``
       (e.g. :class:`course_lib.torch_impl.model.MLP`); the data are moved once to the model's
@@ -60,6 +60,7 @@ class Solver(TrainingLoop):
         progress: bool = True,
         eval_every: int | None = None,
         max_eval: int | None = None,
+        drop_last: bool = False,
     ):
         check_settings(batch_size, epochs, eval_every, max_eval)
         if not isinstance(optimizer, torch.optim.Optimizer):
@@ -86,8 +87,9 @@ class Solver(TrainingLoop):
             key: torch.as_tensor(value, dtype=ref.dtype if key.startswith("x") else torch.long, device=ref.device)
             for key, value in arrays.items()
         }
+        self.drop_last = bool(drop_last)
         self._n_train = n = arrays["x_train"].shape[0]
-        self.history = History(steps_per_epoch=math.ceil(n / self.batch_size))
+        self.history = History(steps_per_epoch=steps_per_epoch(n, self.batch_size, self.drop_last))
         self._rng = np.random.default_rng(seed)
         self._eval_idx = {
             split: eval_indices(seed, arrays[f"x_{split}"].shape[0], max_eval) for split in ("train", "val")
