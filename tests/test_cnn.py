@@ -208,3 +208,193 @@ def test_twin_solver_follows_the_same_curve(digits):
     np.testing.assert_allclose(torch_side.loss, scratch.loss, rtol=1e-9)
     for name, param in twin.named_parameters():
         np.testing.assert_allclose(param.detach().numpy(), model.params[name], rtol=1e-8, atol=1e-10)
+
+
+# ----- batch norm, the deeper CNN, bias=False ------------------------------------------------------
+# (convs_per_block, norm, norm_position, bias): every option, each in a small model
+VARIANTS = [
+    (2, None, "before", True),
+    (1, "batch", "before", True),
+    (1, "batch", "after", True),
+    (2, "batch", "before", False),
+    (2, "batch", "after", True),
+]
+
+
+def _variant(variant, hidden=None, reg=0.0, seed=0, **kw) -> SimpleCNN:
+    n, norm, position, bias = variant
+    return SimpleCNN(2, 6, 3, channels=(3, 4), hidden=hidden, reg=reg, rng=seed, convs_per_block=n, norm=norm,
+                     norm_position=position, bias=bias, **kw)
+
+
+def _twin_with_state(model: SimpleCNN) -> TwinCNN:
+    s = model.spec
+    twin = TwinCNN(s.in_channels, s.image_size, s.n_classes, s.channels, s.hidden, reg=s.reg, rng=0,
+                   convs_per_block=s.convs_per_block, norm=s.norm, norm_position=s.norm_position, bias=s.bias)
+    twin.load_state_dict({k: torch.from_numpy(v) for k, v in {**model.params, **model.running}.items()})
+    twin.train(model.training)
+    return twin
+
+
+def _perturb(model: SimpleCNN, seed: int) -> None:
+    """Biases, betas off 0, gammas off 1, running statistics off (0, 1): nothing sits at a special value."""
+    rng = np.random.default_rng(seed + 20)
+    for name, p in model.params.items():
+        if name.startswith(("b", "beta")):
+            model.params[name] = rng.normal(0.0, 0.1, p.shape)
+        elif name.startswith("gamma"):
+            model.params[name] = rng.uniform(0.5, 1.5, p.shape)
+    for name, r in model.running.items():
+        model.running[name] = rng.normal(0.0, 0.3, r.shape) if "mean" in name else rng.uniform(0.5, 2.0, r.shape)
+
+
+def test_names_and_shapes_of_the_options():
+    """Convolutions are numbered across blocks; gamma_i, beta_i follow b_i; bias=False drops b_i of the convs."""
+    model = SimpleCNN(1, 8, 10, channels=(4, 6), convs_per_block=2, norm="batch", bias=False, rng=0)
+    assert list(model.params) == [
+        "W1", "gamma1", "beta1", "W2", "gamma2", "beta2", "W3", "gamma3", "beta3", "W4", "gamma4", "beta4", "W5", "b5"]
+    assert [model.params[f"W{i}"].shape for i in range(1, 5)] == [(4, 1, 3, 3), (4, 4, 3, 3), (6, 4, 3, 3),
+                                                                  (6, 6, 3, 3)]
+    assert model.params["W5"].shape == (6 * 2 * 2, 10)
+    assert list(model.running) == [f"running_{s}{i}" for i in range(1, 5) for s in ("mean", "var")]
+    assert model.num_conv == 4 and model.num_blocks == 2 and model.num_layers == 5
+    conv = sum(conv_param_count(a, b, 3, bias=False) + 2 * b for a, b in [(1, 4), (4, 4), (4, 6), (6, 6)])
+    assert model.num_params == conv + 24 * 10 + 10
+    twin = _twin_with_state(model)
+    assert [k for k, _ in twin.named_parameters()] == list(model.params)
+    assert [k for k, _ in twin.named_buffers()] == list(model.running)
+    assert twin.num_params == model.num_params
+    assert "convs_per_block=2" in repr(model) and "norm='batch'" in repr(model) and "bias=False" in repr(model)
+
+
+def test_default_names_are_unchanged():
+    """Without the new options the parameters are those of the plain CNN, and there is no running state."""
+    model = SimpleCNN(1, 8, 10, rng=0)
+    assert list(model.params) == ["W1", "b1", "W2", "b2", "W3", "b3"]
+    assert model.running == {} and list(_twin_of(model).buffers()) == []
+
+
+@pytest.mark.parametrize("variant", VARIANTS)
+@pytest.mark.parametrize("training", [True, False])
+def test_gradient_check_with_options(variant, training):
+    """Central differences on every parameter, in training mode (batch statistics, differentiated through)
+    and in eval mode (running statistics, constants)."""
+    model = _variant(variant, hidden=5, reg=0.1)
+    _perturb(model, 0)
+    model.train(training)
+    x, y = _batch(model, 4, seed=11)
+    _, grads = model.loss(x, y)
+    for name, p in model.params.items():
+        num = numerical_grad(lambda _: model.loss(x, y)[0], p, 1.0, h=1e-5)
+        # a conv bias before BN has an exact zero gradient: the floor 0.1 keeps the differences' rounding
+        # (~1e-11 per entry) from counting as a relative error
+        err = np.linalg.norm(num - grads[name]) / max(np.linalg.norm(grads[name]), 1e-1)
+        assert err < 1e-8, f"{name}: relative error {err:.2e}"
+
+
+@pytest.mark.parametrize("variant", VARIANTS)
+@pytest.mark.parametrize("training", [True, False])
+def test_twin_parity_with_options(variant, training):
+    """Same parameters and running statistics -> same scores, loss, gradients (float64), both modes."""
+    model = _variant(variant, hidden=5, reg=0.2)
+    _perturb(model, 1)
+    model.train(training)
+    twin = _twin_with_state(model)
+    x, y = _batch(model, 6)
+    loss, grads = model.loss(x, y)
+    t_loss = twin.loss(torch.from_numpy(x), torch.from_numpy(y))
+    t_loss.backward()
+    assert float(t_loss.detach()) == pytest.approx(loss, rel=RTOL, abs=ATOL)
+    torch.testing.assert_close(twin.scores(torch.from_numpy(x)).detach(), torch.from_numpy(model.scores(x)),
+                               rtol=RTOL, atol=ATOL)
+    for name, param in twin.named_parameters():
+        torch.testing.assert_close(param.grad, torch.from_numpy(grads[name]), rtol=RTOL, atol=ATOL)
+    for name, buf in twin.named_buffers():  # updated by loss() in training mode only
+        torch.testing.assert_close(buf, torch.from_numpy(model.running[name]), rtol=RTOL, atol=ATOL)
+
+
+@pytest.fixture
+def one_torch_thread():
+    """Tiny float64 tensors: one torch thread is fastest, and on a busy machine several threads spin for
+    seconds per step. The numbers are the same to rounding (the assertions allow for it)."""
+    old = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(old)
+
+
+@pytest.mark.parametrize("position", ["before", "after"])
+def test_twin_solver_with_batch_norm_follows_the_same_curve(digits, position, one_torch_thread):
+    """Sixteen SGD steps of the deeper CNN with BN: same losses, parameters and running statistics."""
+    small = {k: getattr(digits, k)[:128] for k in ("x_train", "y_train", "x_val", "y_val")}
+    model = SimpleCNN(1, 8, 10, channels=(4, 8), convs_per_block=2, norm="batch", norm_position=position, rng=0)
+    twin = _twin_with_state(model)
+    scratch = Solver(model, small, SGD(lr=0.05, momentum=0.9), batch_size=16, epochs=2, progress=False).train()
+    optimizer = torch.optim.SGD(twin.parameters(), lr=0.05, momentum=0.9)
+    torch_side = TwinSolver(twin, small, optimizer, batch_size=16, epochs=2, progress=False).train()
+    np.testing.assert_allclose(torch_side.loss, scratch.loss, rtol=1e-9)
+    assert torch_side.val_acc == scratch.val_acc
+    for name, param in twin.named_parameters():
+        np.testing.assert_allclose(param.detach().numpy(), model.params[name], rtol=1e-8, atol=1e-10)
+    for name, buf in twin.named_buffers():
+        np.testing.assert_allclose(buf.numpy(), model.running[name], rtol=1e-8, atol=1e-10)
+    assert not np.allclose(model.running["running_var1"], 1.0)  # the statistics did move
+
+
+def test_running_statistics_match_torch_builtin():
+    """After one training-mode loss: running_mean1 and running_var1 are what ``F.batch_norm`` keeps
+    (momentum 0.1 on the new batch, UNBIASED variance), for the first conv's output."""
+    model = SimpleCNN(2, 6, 3, channels=(3, 4), norm="batch", rng=0)
+    _perturb(model, 2)
+    start = {k: v.copy() for k, v in model.running.items()}
+    x, y = _batch(model, 5)
+    model.loss(x, y)
+    z = torch.nn.functional.conv2d(torch.from_numpy(x), torch.from_numpy(model.params["W1"]),
+                                   torch.from_numpy(model.params["b1"]), padding=1)
+    mean, var = torch.from_numpy(start["running_mean1"]), torch.from_numpy(start["running_var1"])
+    torch.nn.functional.batch_norm(z, mean, var, training=True, momentum=0.1, eps=1e-5)
+    np.testing.assert_allclose(model.running["running_mean1"], mean.numpy(), rtol=1e-12)
+    np.testing.assert_allclose(model.running["running_var1"], var.numpy(), rtol=1e-12)
+
+
+def test_eval_mode_is_per_example_and_frozen():
+    """Eval mode: each example's scores do not depend on the rest of the batch, and loss() keeps ``running``."""
+    model = _variant((2, "batch", "after", True))
+    _perturb(model, 3)
+    x, y = _batch(model, 6)
+    model.eval()
+    before = {k: v.copy() for k, v in model.running.items()}
+    np.testing.assert_allclose(model.scores(x)[:2], model.scores(x[:2]), rtol=1e-12, atol=1e-14)
+    model.loss(x, y)
+    assert all(np.array_equal(before[k], model.running[k]) for k in before)
+    model.train()
+    assert not np.allclose(model.scores(x)[:2], model.scores(x[:2]))  # batch statistics: they do depend
+
+
+def test_bias_before_batch_norm_gets_no_gradient():
+    """The pitfall: before BN the conv bias is removed with the batch mean, so dJ/db = 0 (to rounding)."""
+    before = _variant((1, "batch", "before", True), hidden=5)
+    after = _variant((1, "batch", "after", True), hidden=5)
+    for model in (before, after):
+        _perturb(model, 4)
+    x, y = _batch(before, 6)
+    g_before, g_after = before.loss(x, y)[1], after.loss(x, y)[1]
+    assert np.abs(g_before["b1"]).max() < 1e-12 and np.abs(g_before["b2"]).max() < 1e-12
+    assert np.abs(g_after["b1"]).max() > 1e-6
+
+
+@pytest.mark.parametrize("cls", [SimpleCNN, TwinCNN])
+@pytest.mark.parametrize(
+    "kwargs, word",
+    [
+        ({"convs_per_block": 0}, "convs_per_block"),
+        ({"convs_per_block": 1.5}, "convs_per_block"),
+        ({"norm": "layer"}, "norm"),
+        ({"norm": "batch", "norm_position": "middle"}, "norm_position"),
+        ({"bias": 0.1}, "bias"),
+        ({"channels": ()}, "channels"),
+    ],
+)
+def test_bad_options_are_named(cls, kwargs, word):
+    with pytest.raises(ValueError, match=word):
+        cls(1, 8, 10, **kwargs)

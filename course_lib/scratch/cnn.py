@@ -1,13 +1,20 @@
 r"""A small convolutional classifier built from the scratch ops, with the MLP's interface.
 
-:class:`SimpleCNN` stacks one block [Conv 3x3 (padding 1) -> ReLU -> MaxPool 2x2] per entry
-of ``channels``, flattens the maps, and ends like an MLP: an optional hidden Linear + ReLU,
-then a Linear readout and softmax cross-entropy. Each 3x3 convolution with padding 1 keeps
-the height and width; each pooling halves them (floored, as in PyTorch), so an 8x8 digit
-becomes 4x4, then 2x2.
+:class:`SimpleCNN` follows the pattern [(Conv -> ReLU)^N -> MaxPool]^M -> FC: one block per entry
+of ``channels`` (M blocks), each with ``convs_per_block`` = N convolutions 3x3 (padding 1) and
+ReLUs, then one 2x2 max pooling; it flattens the maps and ends like an MLP: an optional hidden
+Linear + ReLU, then a Linear readout and softmax cross-entropy. Each 3x3 convolution with
+padding 1 keeps the height and width; each pooling halves them (floored, as in PyTorch), so an
+8x8 digit becomes 4x4, then 2x2. ``convs_per_block=2`` is "the deeper CNN" of the batch-norm
+chapter: the same blocks with twice as many convolutions.
+
+``norm="batch"`` puts a :class:`~course_lib.scratch.batchnorm.SpatialBatchNorm` on every
+convolution, before the ReLU (``norm_position="before"``, Ioffe & Szegedy 2015) or after it
+(``"after"``), with running statistics for evaluation mode (:meth:`SimpleCNN.train` /
+:meth:`SimpleCNN.eval`), as :class:`course_lib.scratch.model.MLP` does for its hidden layers.
 
 It has :class:`course_lib.scratch.model.MLP`'s interface (``params``, ``loss(x, y) -> (loss,
-grads)``, ``scores``, ``predict``, ``accuracy``, ``reg``), so the
+grads)``, ``scores``, ``predict``, ``accuracy``, ``reg``, ``running``, ``train``/``eval``), so the
 :class:`~course_lib.scratch.solver.Solver` trains it unchanged. Its torch twin is
 :class:`course_lib.torch_impl.cnn.SimpleCNN`, with the same parameter names and layouts.
 """
@@ -20,15 +27,27 @@ from typing import Any
 import numpy as np
 
 from course_lib import checks
+from course_lib.scratch import batchnorm as bn
 from course_lib.scratch import init as init_mod
 from course_lib.scratch.activations import ReLU
 from course_lib.scratch.conv import Conv2d, MaxPool2d, conv_output_size
 from course_lib.scratch.linear import Linear
 from course_lib.scratch.losses import SoftmaxCrossEntropy, check_labels
+from course_lib.scratch.model import NORM_EPS, NORM_MOMENTUM
 
-__all__ = ["SimpleCNN", "CNNSpec", "check_cnn_args"]
+__all__ = ["SimpleCNN", "CNNSpec", "ConvLayer", "FrozenSpatialNormCache", "check_cnn_args"]
 
-KERNEL, PADDING, POOL = 3, 1, 2  # every block: 3x3 filters, padding 1 (same size), 2x2 pooling
+KERNEL, PADDING, POOL = 3, 1, 2  # every conv: 3x3 filters, padding 1 (same size); every block ends in 2x2 pooling
+
+
+@dataclass(frozen=True)
+class ConvLayer:
+    """One convolution of a :class:`SimpleCNN`: its number (1-based, over all blocks) and its channels."""
+
+    index: int  # i in the parameter names W_i, b_i, gamma_i, beta_i
+    c_in: int
+    c_out: int
+    pool: bool  # the last convolution of its block: a 2x2 max pooling follows
 
 
 @dataclass(frozen=True)
@@ -40,7 +59,21 @@ class CNNSpec:
     n_classes: int  # number of classes, the width of the readout
     channels: tuple[int, ...]  # filters per conv block
     hidden: int | None  # width of the hidden Linear layer, or None for none
-    reg: float  # L2 strength on every weight (not the biases)
+    reg: float  # L2 strength on every weight (not the biases, gammas or betas)
+    convs_per_block: int = 1  # N convolutions (each with its ReLU) before each pooling
+    norm: str | None = None  # None or "batch": spatial batch norm on every convolution
+    norm_position: str = "before"  # "before" or "after" the ReLU
+    bias: bool = True  # False: the convolutions have no bias (Linear layers always have one)
+
+    @property
+    def conv_layers(self) -> tuple[ConvLayer, ...]:
+        """Every convolution in order: block by block, ``convs_per_block`` per block."""
+        layers, c_in = [], self.in_channels
+        for c_out in self.channels:
+            for j in range(self.convs_per_block):
+                layers.append(ConvLayer(len(layers) + 1, c_in, c_out, pool=j == self.convs_per_block - 1))
+                c_in = c_out
+        return tuple(layers)
 
     @property
     def feature_size(self) -> tuple[int, int]:
@@ -51,18 +84,46 @@ class CNNSpec:
         return h, w
 
     def shapes(self) -> dict[str, tuple[int, ...]]:
-        """Every parameter's shape by name: conv ``W_i`` (C_out, C_in, 3, 3), then Linear ``W`` (in, out)."""
-        shapes, c_in = {}, self.in_channels
-        for i, c_out in enumerate(self.channels, start=1):
-            shapes[f"W{i}"], shapes[f"b{i}"] = (c_out, c_in, KERNEL, KERNEL), (c_out,)
-            c_in = c_out
-        widths = [c_in * int(np.prod(self.feature_size))] + ([self.hidden] if self.hidden else []) + [self.n_classes]
-        for i, (d_in, d_out) in enumerate(zip(widths[:-1], widths[1:]), start=len(self.channels) + 1):
+        """Every parameter's shape by name, in order: per conv layer ``W_i`` (C_out, C_in, 3, 3), ``b_i``
+        (unless ``bias=False``), ``gamma_i``, ``beta_i`` (with norm); then each Linear ``W`` (in, out), ``b``."""
+        shapes: dict[str, tuple[int, ...]] = {}
+        for layer in self.conv_layers:
+            i, c_out = layer.index, layer.c_out
+            shapes[f"W{i}"] = (c_out, layer.c_in, KERNEL, KERNEL)
+            if self.bias:
+                shapes[f"b{i}"] = (c_out,)
+            if self.norm:
+                shapes[f"gamma{i}"], shapes[f"beta{i}"] = (c_out,), (c_out,)
+        c_last = self.channels[-1]
+        widths = [c_last * int(np.prod(self.feature_size))] + ([self.hidden] if self.hidden else []) + [self.n_classes]
+        for i, (d_in, d_out) in enumerate(zip(widths[:-1], widths[1:]), start=len(self.conv_layers) + 1):
             shapes[f"W{i}"], shapes[f"b{i}"] = (d_in, d_out), (d_out,)
         return shapes
 
+    def running_shapes(self) -> dict[str, tuple[int, ...]]:
+        """The running statistics by name (empty without norm): ``running_mean_i``, ``running_var_i`` (C_out,)."""
+        if not self.norm:
+            return {}
+        shapes = {}
+        for layer in self.conv_layers:
+            shapes[f"running_mean{layer.index}"] = shapes[f"running_var{layer.index}"] = (layer.c_out,)
+        return shapes
 
-def check_cnn_args(in_channels, image_size, n_classes, channels, hidden, reg) -> CNNSpec:
+    def describe(self) -> str:
+        """The constructor arguments as in a ``repr``."""
+        text = (f"in_channels={self.in_channels}, image_size={self.image_size}, n_classes={self.n_classes}, "
+                f"channels={self.channels}, hidden={self.hidden}, reg={self.reg}")
+        if self.convs_per_block != 1:
+            text += f", convs_per_block={self.convs_per_block}"
+        if self.norm:
+            text += f", norm={self.norm!r}, norm_position={self.norm_position!r}"
+        if not self.bias:
+            text += ", bias=False"
+        return text
+
+
+def check_cnn_args(in_channels, image_size, n_classes, channels, hidden, reg, convs_per_block=1, norm=None,
+                   norm_position="before", bias=True) -> CNNSpec:
     """Validate :class:`SimpleCNN`'s constructor arguments (both sides); a ValueError names the argument."""
     who = "SimpleCNN"
     size = (image_size, image_size) if checks.is_integer(image_size) else image_size
@@ -70,6 +131,12 @@ def check_cnn_args(in_channels, image_size, n_classes, channels, hidden, reg) ->
         raise ValueError(f"{who}: image_size must be an integer or a pair (H, W), got {image_size!r}")
     if isinstance(channels, (str, bytes)) or not hasattr(channels, "__iter__"):
         raise ValueError(f"{who}: channels must be a sequence of integers, got {channels!r}")
+    if norm not in (None, "batch"):
+        raise ValueError(f"{who}: norm must be None or 'batch', got {norm!r}")
+    if norm_position not in ("before", "after"):
+        raise ValueError(f"{who}: norm_position must be 'before' or 'after' (the ReLU), got {norm_position!r}")
+    if not isinstance(bias, (bool, np.bool_)):
+        raise ValueError(f"{who}: bias must be True or False (whether the convolutions have one), got {bias!r}")
     spec = CNNSpec(
         in_channels=checks.integer(in_channels, "in_channels", who, minimum=1),
         image_size=tuple(checks.integer(n, "image_size", who, minimum=1) for n in size),
@@ -77,7 +144,11 @@ def check_cnn_args(in_channels, image_size, n_classes, channels, hidden, reg) ->
         channels=tuple(checks.integer(c, "channels", who, minimum=1) for c in channels),
         hidden=None if hidden is None else checks.integer(hidden, "hidden", who, minimum=1),
         reg=checks.real(reg, "reg", who, minimum=0),
+        convs_per_block=checks.integer(convs_per_block, "convs_per_block", who, minimum=1),
+        norm=norm, norm_position=norm_position, bias=bool(bias),
     )
+    if not spec.channels:
+        raise ValueError(f"{who}: channels must hold at least one block, got {channels!r}")
     if min(spec.image_size) < POOL ** len(spec.channels):
         raise ValueError(
             f"{who}: image_size {spec.image_size} is too small for {len(spec.channels)} 2x2 poolings "
@@ -98,8 +169,16 @@ def as_images(x: np.ndarray, spec: CNNSpec) -> np.ndarray:
     return x
 
 
+@dataclass(frozen=True, eq=False)
+class FrozenSpatialNormCache:
+    """What eval-mode spatial batch norm keeps for the backward pass (the statistics are constants there)."""
+
+    xhat: np.ndarray  # (N, C, H, W) the input normalized with the running statistics
+    scale: np.ndarray  # (C,) gamma / sqrt(running_var + eps): d out / d in, per channel
+
+
 class SimpleCNN:
-    r"""[Conv 3x3 (pad 1) -> ReLU -> MaxPool 2x2] per entry of ``channels``, then (Linear -> ReLU), Linear.
+    r"""[(Conv 3x3 (pad 1) -> [BN] -> ReLU -> [BN])^N -> MaxPool 2x2] per entry of ``channels``, then the readout.
 
     .. math::
 
@@ -107,77 +186,140 @@ class SimpleCNN:
         s = \mathrm{flat}(h_K)\, W_{K+1} + b_{K+1},\quad
         J = \mathrm{CE}(s, y) + \tfrac{\lambda}{2} \sum_\ell \|W_\ell\|^2
 
-    (with ``hidden``, one more :math:`\mathrm{relu}(\cdot\, W + b)` before the readout).
+    for the default (one convolution per block, no norm; with ``hidden``, one more
+    :math:`\mathrm{relu}(\cdot\, W + b)` before the readout). With ``convs_per_block`` = N, block
+    k applies N convolutions, each followed by its ReLU, and pools once after the last; with
+    ``norm="batch"`` each convolution's output is batch-normalized per channel,
+    :math:`\mathrm{relu}(\mathrm{BN}(W_i * h + b_i))` (``"before"``) or
+    :math:`\mathrm{BN}(\mathrm{relu}(W_i * h + b_i))` (``"after"``).
 
     Parameters
     ----------
     in_channels, image_size : the images are (C, H, W) = (in_channels, *image_size); ``image_size``
-        is an int (square) or a pair (H, W), at least :math:`2^K` a side for K blocks.
+        is an int (square) or a pair (H, W), at least :math:`2^M` a side for M blocks.
     n_classes : the number of classes C of the readout.
     channels : filters per block, e.g. ``(8, 16)``.
     hidden : None, or the width of one hidden Linear + ReLU layer before the readout.
-    reg : L2 strength :math:`\lambda` on every weight (conv and Linear), never on biases.
+    reg : L2 strength :math:`\lambda` on every weight (conv and Linear), never on biases, gammas, betas.
     rng : None, int or ``np.random.Generator`` (``np.random.default_rng(rng)``).
+    convs_per_block : N >= 1, the convolutions (each with its ReLU) per block; every one of them
+        has ``channels[k]`` filters.
+    norm : None or ``"batch"``: a :class:`~course_lib.scratch.batchnorm.SpatialBatchNorm` on every
+        convolution (not on the Linear layers), with ``gamma_i`` (ones) and ``beta_i`` (zeros) of
+        shape (C_out,), ``eps`` = 1e-5 and running statistics (momentum 0.1, unbiased running
+        variance) in :attr:`running`, exactly as :class:`~course_lib.scratch.model.MLP` does.
+    norm_position : ``"before"`` (conv -> BN -> ReLU, as Ioffe & Szegedy 2015) or ``"after"``
+        (conv -> ReLU -> BN, then the pooling if the block ends there).
+    bias : True (default) or False: whether the convolutions have biases ``b_i``. Before BN a bias
+        is redundant (BN subtracts the batch mean of each channel, so dJ/db_i = 0 and b_i never
+        moves); it is kept by default, as ``nn.Conv2d`` keeps it, and ``bias=False`` drops it, as
+        ``nn.Conv2d(..., bias=False)`` does in ResNets.
 
-    ``params``: conv blocks ``W1, b1, ..., WK, bK`` with ``W_i`` (C_out, C_in, 3, 3) (torch's
-    layout), then the Linear layers ``W_{K+1}, b_{K+1}, ...`` with W as (in, out). Weights start
-    with He's normal rule (:func:`course_lib.scratch.init.he_normal`; conv fans by
-    ``layout="conv"``, ``fan_in = C_in * 9``), biases at 0. ``x`` is (N, C, H, W), or flat
-    (N, C*H*W) (the digits come as (N, 64)): flattening is row-major, ``torch.flatten``'s order.
+    ``params``: per convolution i = 1 .. M*N (numbered across blocks) ``W_i`` (C_out, C_in, 3, 3)
+    (torch's layout), ``b_i`` (C_out,), and with norm ``gamma_i``, ``beta_i`` (C_out,); then the
+    Linear layers ``W_{K+1}, b_{K+1}, ...`` with W as (in, out), K = M*N. Weights start with He's
+    normal rule (:func:`course_lib.scratch.init.he_normal`; conv fans by ``layout="conv"``,
+    ``fan_in = C_in * 9``), biases at 0. ``x`` is (N, C, H, W), or flat (N, C*H*W) (the digits
+    come as (N, 64)): flattening is row-major, ``torch.flatten``'s order.
+
+    ``running``: ``{"running_mean1": (C_1,), "running_var1": (C_1,), ...}`` (empty without norm),
+    replaced in every :meth:`loss` call in training mode; ``training``: set by :meth:`train` /
+    :meth:`eval`; in eval mode batch norm uses the running statistics
+    (:func:`~course_lib.scratch.batchnorm.inference`) and :meth:`loss` differentiates with them
+    held constant, as torch does.
     """
 
     def __init__(self, in_channels: int, image_size: Any, n_classes: int, channels: Any = (8, 16),
-                 hidden: int | None = None, reg: float = 0.0, rng: Any = None):
-        self.spec = check_cnn_args(in_channels, image_size, n_classes, channels, hidden, reg)
+                 hidden: int | None = None, reg: float = 0.0, rng: Any = None, *, convs_per_block: int = 1,
+                 norm: str | None = None, norm_position: str = "before", bias: bool = True):
+        self.spec = check_cnn_args(in_channels, image_size, n_classes, channels, hidden, reg,
+                                   convs_per_block, norm, norm_position, bias)
         self.reg = self.spec.reg
+        self.norm, self.norm_position = self.spec.norm, self.spec.norm_position
+        self.training = True
         gen = np.random.default_rng(rng)
         self.params: dict[str, np.ndarray] = {}
         for name, shape in self.spec.shapes().items():
-            if name.startswith("b"):
-                self.params[name] = np.zeros(shape)
-            else:
+            if name.startswith("W"):
                 layout = "conv" if len(shape) == 4 else "linear"
                 fan_in, fan_out = init_mod.fans(shape, layout)
                 self.params[name] = init_mod.he_normal(gen, fan_in, fan_out, shape=shape, layout=layout)
+            else:
+                self.params[name] = np.ones(shape) if name.startswith("gamma") else np.zeros(shape)
+        self.running: dict[str, np.ndarray] = {  # torch's starting values: mean 0, variance 1
+            name: np.zeros(shape) if "mean" in name else np.ones(shape)
+            for name, shape in self.spec.running_shapes().items()
+        }
+
+    def train(self, mode: bool = True) -> "SimpleCNN":
+        """Training mode (``mode=True``): batch norm uses each batch's statistics; returns the model."""
+        self.training = bool(mode)
+        return self
+
+    def eval(self) -> "SimpleCNN":
+        """Evaluation mode: batch norm uses the running statistics (same as ``train(False)``)."""
+        return self.train(False)
 
     @property
     def num_classes(self) -> int:
         return self.spec.n_classes
 
     @property
-    def num_conv(self) -> int:
-        """Number of conv blocks K."""
+    def num_blocks(self) -> int:
+        """Number of conv blocks M (one pooling each)."""
         return len(self.spec.channels)
+
+    @property
+    def num_conv(self) -> int:
+        """Number of convolutions K = M * ``convs_per_block`` (M with the default of one per block)."""
+        return len(self.spec.conv_layers)
 
     @property
     def num_layers(self) -> int:
         """Number of layers with weights (conv and Linear)."""
-        return len(self.params) // 2
+        return sum(1 for name in self.params if name.startswith("W"))
 
     @property
     def num_params(self) -> int:
-        """Number of trainable numbers, weights and biases."""
+        """Number of trainable numbers: weights, biases, and the gammas and betas of batch norm."""
         return int(sum(p.size for p in self.params.values()))
 
     def __repr__(self) -> str:
-        s = self.spec
-        return (f"SimpleCNN(in_channels={s.in_channels}, image_size={s.image_size}, n_classes={s.n_classes}, "
-                f"channels={s.channels}, hidden={s.hidden}, reg={s.reg})")
+        return f"SimpleCNN({self.spec.describe()})"
 
     # ----- forward ---------------------------------------------------------------------
-    def _block(self, h: np.ndarray, i: int) -> tuple[np.ndarray, tuple]:
-        """Block i: (N, C_in, H, W) -> conv 3x3, relu, pool 2x2 -> (N, C_out, H/2, W/2), and its caches."""
-        z, conv_cache = Conv2d.forward(h, self.params[f"W{i}"], self.params[f"b{i}"], padding=PADDING)
+    def _norm(self, a: np.ndarray, i: int) -> tuple[np.ndarray, Any]:
+        """Layer i's batch norm of ``a`` (N, C, H, W): batch or running statistics."""
+        gamma, beta = self.params[f"gamma{i}"], self.params[f"beta{i}"]
+        if self.training:
+            return bn.SpatialBatchNorm.forward(a, gamma, beta, eps=NORM_EPS)
+        mean, var = (self.running[f"running_{s}{i}"] for s in ("mean", "var"))
+        out = bn.inference(a, mean, var, gamma, beta, eps=NORM_EPS)
+        inv_std = 1.0 / np.sqrt(var + NORM_EPS)  # fixed statistics: out is affine in a
+        xhat = (a - mean[:, None, None]) * inv_std[:, None, None]
+        return out, FrozenSpatialNormCache(xhat=xhat, scale=gamma * inv_std)
+
+    def _conv_layer(self, h: np.ndarray, layer: ConvLayer) -> tuple[np.ndarray, tuple]:
+        """conv 3x3 -> [BN] -> relu -> [BN] -> [pool 2x2 if the block ends]; caches."""
+        i, p = layer.index, self.params
+        b = p.get(f"b{i}", np.zeros(layer.c_out))  # bias=False: no b_i
+        z, conv_cache = Conv2d.forward(h, p[f"W{i}"], b, padding=PADDING)
+        norm_cache = pool_cache = None
+        if self.norm and self.norm_position == "before":
+            z, norm_cache = self._norm(z, i)
         a, relu_cache = ReLU.forward(z)
-        out, pool_cache = MaxPool2d.forward(a, POOL)
-        return out, (conv_cache, relu_cache, pool_cache)
+        if self.norm and self.norm_position == "after":
+            a, norm_cache = self._norm(a, i)
+        if layer.pool:
+            a, pool_cache = MaxPool2d.forward(a, POOL)
+        return a, (conv_cache, norm_cache, relu_cache, pool_cache)
 
     def _forward(self, x: np.ndarray) -> tuple[np.ndarray, list, tuple[int, ...]]:
         """Scores (N, C), the caches of every layer in order, and the shape of the last maps."""
         h = as_images(x, self.spec)
         caches = []
-        for i in range(1, self.num_conv + 1):
-            h, cache = self._block(h, i)
+        for layer in self.spec.conv_layers:
+            h, cache = self._conv_layer(h, layer)
             caches.append(cache)
         maps_shape = h.shape
         h = h.reshape(h.shape[0], -1)  # (N, C_K * H_K * W_K)
@@ -190,7 +332,7 @@ class SimpleCNN:
         return h, caches, maps_shape
 
     def scores(self, x: np.ndarray) -> np.ndarray:
-        """Class scores (N, C) for images ``x`` (N, C, H, W) or (N, C*H*W)."""
+        """Class scores (N, C) for images ``x`` (N, C, H, W) or (N, C*H*W); never updates :attr:`running`."""
         return self._forward(x)[0]
 
     def predict(self, x: np.ndarray) -> np.ndarray:
@@ -221,18 +363,37 @@ class SimpleCNN:
             dh, grads[f"W{i}"], grads[f"b{i}"] = Linear.backward(dh, lin_cache)
         return dh
 
+    def _norm_backward(self, dh: np.ndarray, norm_cache: Any, i: int, grads: dict) -> np.ndarray:
+        """Back through conv layer i's batch norm; stores dgamma_i and dbeta_i in ``grads``."""
+        if isinstance(norm_cache, FrozenSpatialNormCache):  # eval mode: the running statistics are constants
+            grads[f"gamma{i}"] = np.einsum("nchw,nchw->c", dh, norm_cache.xhat)
+            grads[f"beta{i}"] = np.einsum("nchw->c", dh)
+            return dh * norm_cache.scale[:, None, None]
+        dh, grads[f"gamma{i}"], grads[f"beta{i}"] = bn.SpatialBatchNorm.backward(dh, norm_cache)
+        return dh
+
     def _backward_conv(self, dh: np.ndarray, caches: list, grads: dict) -> None:
-        """From d maps (N, C_K, H_K, W_K) back through pool, relu and conv of every block; fills ``grads``."""
-        for i in range(self.num_conv, 0, -1):
-            conv_cache, relu_cache, pool_cache = caches[i - 1]
-            (dh,) = MaxPool2d.backward(dh, pool_cache)
+        """From d maps (N, C_K, H_K, W_K) back through every conv layer (pool, BN, relu, conv); fills ``grads``."""
+        for layer in reversed(self.spec.conv_layers):
+            i = layer.index
+            conv_cache, norm_cache, relu_cache, pool_cache = caches[i - 1]
+            if pool_cache is not None:
+                (dh,) = MaxPool2d.backward(dh, pool_cache)
+            if self.norm and self.norm_position == "after":
+                dh = self._norm_backward(dh, norm_cache, i, grads)
             (dh,) = ReLU.backward(dh, relu_cache)
-            dh, grads[f"W{i}"], grads[f"b{i}"] = Conv2d.backward(dh, conv_cache)
+            if self.norm and self.norm_position == "before":
+                dh = self._norm_backward(dh, norm_cache, i, grads)
+            dh, grads[f"W{i}"], db = Conv2d.backward(dh, conv_cache)
+            if self.spec.bias:
+                grads[f"b{i}"] = db
 
     def loss(self, x: np.ndarray, y: np.ndarray) -> tuple[float, dict[str, np.ndarray]]:
         """Softmax cross-entropy plus the L2 penalty, and its gradient w.r.t. every parameter.
 
         Returns ``(loss, grads)`` with ``grads`` keyed (and ordered) like :attr:`params`.
+        Batch norm: in training mode with the batch's statistics (and :attr:`running` is
+        updated); in eval mode with the running statistics, held constant (as in torch).
         """
         scores, caches, maps_shape = self._forward(x)
         data_loss, loss_cache = SoftmaxCrossEntropy.forward(scores, y)
@@ -243,4 +404,15 @@ class SimpleCNN:
         if self.reg:
             grads = {k: g + self.reg * self.params[k] if k.startswith("W") else g for k, g in grads.items()}
         grads = {name: grads[name] for name in self.params}
+        self._update_running(caches)
         return float(data_loss + self._penalty()), grads
+
+    def _update_running(self, caches: list) -> None:
+        """New running statistics from this batch's (training mode only); they never enter the loss."""
+        for layer in self.spec.conv_layers:
+            norm_cache = caches[layer.index - 1][1]
+            if isinstance(norm_cache, bn.BatchNormCache):
+                i = layer.index
+                mean, var = self.running[f"running_mean{i}"], self.running[f"running_var{i}"]
+                self.running[f"running_mean{i}"], self.running[f"running_var{i}"] = bn.update_running(
+                    mean, var, norm_cache.mean, norm_cache.var, norm_cache.n, momentum=NORM_MOMENTUM)

@@ -1,8 +1,12 @@
 r"""Twin of :mod:`course_lib.scratch.cnn`: the same small CNN as an ``nn.Module``; autograd does backward.
 
 Built from the twin ops (:func:`~course_lib.torch_impl.conv.conv2d`,
-:func:`~course_lib.torch_impl.conv.max_pool2d`, :func:`~course_lib.torch_impl.linear.linear`),
-with the scratch model's parameter names and layouts, so its ``params`` load directly.
+:func:`~course_lib.torch_impl.conv.max_pool2d`, :func:`~course_lib.torch_impl.linear.linear`,
+:func:`~course_lib.torch_impl.batchnorm.spatial_batch_norm` and, in eval mode,
+:func:`~course_lib.torch_impl.batchnorm.inference`), with the scratch model's parameter names and
+layouts, so its ``params`` load directly; the running statistics are buffers with the scratch
+model's ``running`` names. Same options: ``convs_per_block`` (the deeper CNN), ``norm="batch"``
+before or after the ReLU, ``bias=False``.
 """
 
 from __future__ import annotations
@@ -12,9 +16,11 @@ from typing import Any
 import torch
 from torch import nn
 
-from course_lib.scratch.cnn import PADDING, POOL, check_cnn_args
-from course_lib.torch_impl.activations import relu
 from course_lib.device import torch_generator
+from course_lib.scratch.cnn import PADDING, POOL, ConvLayer, check_cnn_args
+from course_lib.scratch.model import NORM_EPS, NORM_MOMENTUM
+from course_lib.torch_impl.activations import relu
+from course_lib.torch_impl.batchnorm import inference, spatial_batch_norm, update_running
 from course_lib.torch_impl.conv import conv2d, max_pool2d
 from course_lib.torch_impl.init import he_normal
 from course_lib.torch_impl.linear import linear
@@ -33,50 +39,63 @@ class SimpleCNN(nn.Module):
         J = \mathrm{CE}(s, y) + \tfrac{\lambda}{2} \sum_\ell \|W_\ell\|^2
 
     Same constructor, plus ``device`` and ``dtype``: ``SimpleCNN(in_channels, image_size,
-    n_classes, channels=(8, 16), hidden=None, reg=0.0, rng=None, device=None, dtype=torch.float64)``.
-    Parameters ``W1, b1, ...``: conv weights (C_out, C_in, 3, 3), Linear weights (in, out) (NOT
-    ``nn.Linear``'s (out, in)), so
-    ``model.load_state_dict({k: torch.from_numpy(v) for k, v in scratch.params.items()})`` works.
-    ``rng`` (None, int or ``torch.Generator``) draws with torch's generator: the same seed gives
-    different numbers than the scratch model. ``forward(x)`` / ``scores(x)`` return the scores
-    (N, C) for ``x`` (N, C, H, W) or flat (N, C*H*W); ``loss(x, y)`` is the scalar INCLUDING the L2 term.
+    n_classes, channels=(8, 16), hidden=None, reg=0.0, rng=None, *, convs_per_block=1, norm=None,
+    norm_position="before", bias=True, device=None, dtype=torch.float64)``.
+    Parameters ``W1, b1, ...`` (and ``gamma_i``, ``beta_i`` with norm): conv weights (C_out, C_in, 3, 3),
+    Linear weights (in, out) (NOT ``nn.Linear``'s (out, in)); buffers ``running_mean_i``,
+    ``running_var_i`` with norm. So
+    ``model.load_state_dict({k: torch.from_numpy(v) for k, v in {**scratch.params, **scratch.running}.items()})``
+    works. ``rng`` (None, int or ``torch.Generator``) draws with torch's generator: the same seed
+    gives different numbers than the scratch model. ``forward(x)`` / ``scores(x)`` return the scores
+    (N, C) for ``x`` (N, C, H, W) or flat (N, C*H*W); ``loss(x, y)`` is the scalar INCLUDING the L2
+    term and, in training mode, updates the running statistics (``forward`` alone never does).
     """
 
     def __init__(self, in_channels: int, image_size: Any, n_classes: int, channels: Any = (8, 16),
-                 hidden: int | None = None, reg: float = 0.0, rng: Any = None, device: Any = None,
+                 hidden: int | None = None, reg: float = 0.0, rng: Any = None, *, convs_per_block: int = 1,
+                 norm: str | None = None, norm_position: str = "before", bias: bool = True, device: Any = None,
                  dtype: torch.dtype = torch.float64):
         super().__init__()
-        self.spec = check_cnn_args(in_channels, image_size, n_classes, channels, hidden, reg)
+        self.spec = check_cnn_args(in_channels, image_size, n_classes, channels, hidden, reg,
+                                   convs_per_block, norm, norm_position, bias)
         self.reg = self.spec.reg
+        self.norm, self.norm_position = self.spec.norm, self.spec.norm_position
         gen = torch_generator(rng, "SimpleCNN")
         device = torch.device("cpu") if device is None else torch.device(device)
         for name, shape in self.spec.shapes().items():
             p = torch.zeros(shape, dtype=dtype, device=device)
             if name.startswith("W"):
                 he_normal(p, generator=gen, layout="conv" if len(shape) == 4 else "linear")
+            elif name.startswith("gamma"):
+                p.fill_(1.0)
             setattr(self, name, nn.Parameter(p))
+        for name, shape in self.spec.running_shapes().items():  # torch's starting values: mean 0, variance 1
+            fill = torch.zeros if "mean" in name else torch.ones
+            self.register_buffer(name, fill(shape, dtype=dtype, device=device))
 
     @property
     def num_classes(self) -> int:
         return self.spec.n_classes
 
     @property
-    def num_conv(self) -> int:
+    def num_blocks(self) -> int:
         return len(self.spec.channels)
 
     @property
+    def num_conv(self) -> int:
+        return len(self.spec.conv_layers)
+
+    @property
     def num_layers(self) -> int:
-        return len(self.spec.shapes()) // 2
+        return sum(1 for name in self.spec.shapes() if name.startswith("W"))
 
     @property
     def num_params(self) -> int:
-        """Number of trainable numbers, weights and biases."""
+        """Number of trainable numbers: weights, biases, gammas and betas."""
         return int(sum(p.numel() for p in self.parameters()))
 
     def extra_repr(self) -> str:
-        s = self.spec
-        return (f"in_channels={s.in_channels}, image_size={s.image_size}, n_classes={s.n_classes}, "
-                f"channels={s.channels}, hidden={s.hidden}, reg={s.reg}")
+        return self.spec.describe()
 
     def _as_images(self, x: Any) -> torch.Tensor:
         x = torch.as_tensor(x, dtype=self.W1.dtype, device=self.W1.device)
@@ -89,18 +108,49 @@ class SimpleCNN(nn.Module):
                              f"or (N, {flat}), got {tuple(x.shape)}")
         return x
 
-    def forward(self, x: Any) -> torch.Tensor:
-        """Class scores (N, C)."""
+    def _norm(self, a: torch.Tensor, i: int, update: bool) -> torch.Tensor:
+        """Layer i's batch norm of ``a`` (N, C, H, W): batch or running statistics."""
+        gamma, beta = getattr(self, f"gamma{i}"), getattr(self, f"beta{i}")
+        mean, var = (getattr(self, f"running_{s}{i}") for s in ("mean", "var"))
+        if not self.training:
+            return inference(a, mean, var, gamma, beta, eps=NORM_EPS)
+        if update:  # loss() in training mode: the running statistics move
+            z = a.detach()
+            n = z.numel() // z.shape[1]  # values per channel, N*H*W
+            mean, var = update_running(mean, var, z.mean(dim=(0, 2, 3)),
+                                       z.var(dim=(0, 2, 3), correction=0), n,
+                                       momentum=NORM_MOMENTUM)
+            setattr(self, f"running_mean{i}", mean)
+            setattr(self, f"running_var{i}", var)
+        return spatial_batch_norm(a, gamma, beta, eps=NORM_EPS)
+
+    def _conv_layer(self, h: torch.Tensor, layer: ConvLayer,
+                    update: bool) -> torch.Tensor:
+        """conv 3x3 -> [BN] -> relu -> [BN] -> [pool 2x2 if the block ends]."""
+        i = layer.index
+        b = getattr(self, f"b{i}") if self.spec.bias else h.new_zeros(layer.c_out)
+        z = conv2d(h, getattr(self, f"W{i}"), b, padding=PADDING)
+        if self.norm and self.norm_position == "before":
+            z = self._norm(z, i, update)
+        h = relu(z)
+        if self.norm and self.norm_position == "after":
+            h = self._norm(h, i, update)
+        return max_pool2d(h, POOL) if layer.pool else h
+
+    def _scores(self, x: Any, update: bool = False) -> torch.Tensor:
         h = self._as_images(x)
-        for i in range(1, self.num_conv + 1):
-            z = conv2d(h, getattr(self, f"W{i}"), getattr(self, f"b{i}"), padding=PADDING)
-            h = max_pool2d(relu(z), POOL)
+        for layer in self.spec.conv_layers:
+            h = self._conv_layer(h, layer, update)
         h = h.flatten(1)
         for i in range(self.num_conv + 1, self.num_layers + 1):
             h = linear(h, getattr(self, f"W{i}"), getattr(self, f"b{i}"))
             if i < self.num_layers:
                 h = relu(h)
         return h
+
+    def forward(self, x: Any) -> torch.Tensor:
+        """Class scores (N, C); never updates the running statistics."""
+        return self._scores(x)
 
     def scores(self, x: Any) -> torch.Tensor:
         """Class scores (N, C); same as ``self(x)``."""
@@ -113,8 +163,11 @@ class SimpleCNN(nn.Module):
         return y.long()
 
     def loss(self, x: Any, y: Any) -> torch.Tensor:
-        """Mean cross-entropy plus ``0.5 * reg * sum ||W||^2`` (conv and Linear weights), a scalar."""
-        data_loss = cross_entropy(self.forward(x), self._as_labels(y))
+        """Mean cross-entropy plus ``0.5 * reg * sum ||W||^2`` (conv and Linear weights), a scalar.
+
+        Training mode: also updates batch norm's running statistics.
+        """
+        data_loss = cross_entropy(self._scores(x, update=True), self._as_labels(y))
         if self.reg == 0:
             return data_loss
         weights = [p for name, p in self.named_parameters() if name.startswith("W")]
@@ -134,4 +187,3 @@ class SimpleCNN(nn.Module):
     def error(self, x: Any, y: Any) -> float:
         """Classification error, the fraction of misclassified examples: ``1 - accuracy``."""
         return float((self.predict(x) != self._as_labels(y)).double().mean())
-
