@@ -9,6 +9,15 @@ on the same float64 inputs, three ways to compute the same forward AND backward 
 - built-in: torch's own op (``torch.sigmoid``, ``F.leaky_relu``, ``F.linear``, ``F.cross_entropy``...,
   or the closest composition of built-ins when torch has none), then ``out.backward(dout)``.
 
+Dropout is timed with its random mask, since ``F.dropout`` draws its own inside the call: each way
+draws a fresh mask of the input's shape in every timed call, then runs forward and backward
+(scratch: ``sample_mask(rng, shape, p)`` (float64 uniforms compared with p) + ``Dropout.forward`` +
+``Dropout.backward``; twin: ``sample_mask(generator, ...)`` + ``dropout`` + autograd; built-in:
+``F.dropout(x, p)`` + autograd, which draws from torch's global generator, inside
+``torch.random.fork_rng`` so that the caller's random stream is left as it was; that costs a few
+microseconds per call, included in the built-in's time). ``ScaledDropout`` (no built-in of its
+own) is compared with ``(1 - p) * F.dropout(x, p)``.
+
 The table gives two ratios, scratch / twin and scratch / built-in. The course's budget is on the
 second: at most 3 for every elementwise op, the losses and the linear layer (5 for convolution
 through im2col). The twin column is for information: the twins are written for reading, not speed.
@@ -46,7 +55,7 @@ from dataclasses import asdict, dataclass, replace
 
 import numpy as np
 
-from course_lib.scratch import activations, batchnorm, conv, linear, losses
+from course_lib.scratch import activations, batchnorm, conv, dropout, linear, losses
 
 BUDGET = 3.0
 """Largest allowed ratio scratch / built-in for elementwise ops, losses and the linear layer."""
@@ -146,6 +155,7 @@ def cases(n: int = 512, d: int = 512, c: int = 10, k: int = 2, seed: int = 0) ->
     from course_lib.torch_impl import activations as tact
     from course_lib.torch_impl import batchnorm as tbn
     from course_lib.torch_impl import conv as tconv
+    from course_lib.torch_impl import dropout as tdrop
     from course_lib.torch_impl import linear as tlin
     from course_lib.torch_impl import losses as tloss
 
@@ -249,6 +259,35 @@ def cases(n: int = 512, d: int = 512, c: int = 10, k: int = 2, seed: int = 0) ->
         norm_case("GroupNorm", batchnorm.GroupNorm, tbn.group_norm, group_norm_builtin, maps, 1, 4),
     ]
 
+    # dropout on (1024, 512) at the default n = 512, d = 512, drop probability 1/2; a fresh mask in every call
+    p_drop, drop_shape = 0.5, (2 * n, d)
+    x_drop, d_drop = rng.standard_normal(drop_shape), rng.standard_normal(drop_shape)
+    xt_drop, dt_drop = leaf(x_drop), torch.from_numpy(d_drop)
+    mask_rng, mask_gen = np.random.default_rng(seed + 1), torch.Generator().manual_seed(seed + 1)
+
+    def dropout_case(name, op, twin, builtin):
+        def scratch():
+            _, cache = op.forward(x_drop, dropout.sample_mask(mask_rng, drop_shape, p_drop), p_drop)
+            op.backward(d_drop, cache)
+
+        def twin_step():
+            xt_drop.grad = None
+            twin(xt_drop, tdrop.sample_mask(mask_gen, drop_shape, p_drop), p_drop).backward(dt_drop)
+
+        def builtin_step():
+            xt_drop.grad = None
+            with torch.random.fork_rng(devices=[]):
+                out = builtin(xt_drop, p_drop)
+            out.backward(dt_drop)
+
+        return Case(name, str(drop_shape).replace(" ", ""), scratch, twin_step, builtin_step)
+
+    drop_cases = [
+        dropout_case("Dropout", dropout.Dropout, tdrop.dropout, F.dropout),
+        dropout_case("ScaledDropout", dropout.ScaledDropout, tdrop.scaled_dropout,
+                     lambda t, q: (1.0 - q) * F.dropout(t, q)),
+    ]
+
     return [
         Case(
             "Linear", f"({n},{d})@({d},{d})",
@@ -257,6 +296,7 @@ def cases(n: int = 512, d: int = 512, c: int = 10, k: int = 2, seed: int = 0) ->
             torch_step(F.linear, xt, wt_linear, leaf(b), grad=dt),
         ),
         *norm_cases,
+        *drop_cases,
         unary("Sigmoid", activations.Sigmoid, tact.sigmoid, torch.sigmoid),
         unary("Tanh", activations.Tanh, tact.tanh, torch.tanh),
         unary("LeCunTanh", activations.LeCunTanh, tact.lecun_tanh, lecun_tanh_builtin),

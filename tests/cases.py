@@ -5,7 +5,7 @@ Adding an op to the library = adding one entry to :data:`CASES`; ``tests/test_pa
 then checks it four ways and fails while an op has no entry.
 
 ``make_inputs(rng)`` returns the op's positional inputs: float64 arrays are differentiated,
-integer arrays (labels) are passed through. Inputs are kept away from kinks (ReLU at 0,
+integer and bool arrays (labels, dropout keep masks) are passed through. Inputs are kept away from kinks (ReLU at 0,
 hinge margins at 0) so that central differences with h = 1e-5 are valid.
 """
 
@@ -21,11 +21,13 @@ import torch.nn.functional as F
 from course_lib.scratch import activations as s_act
 from course_lib.scratch import batchnorm as s_bn
 from course_lib.scratch import conv as s_conv
+from course_lib.scratch import dropout as s_drop
 from course_lib.scratch import linear as s_linear
 from course_lib.scratch import losses as s_losses
 from course_lib.torch_impl import activations as t_act
 from course_lib.torch_impl import batchnorm as t_bn
 from course_lib.torch_impl import conv as t_conv
+from course_lib.torch_impl import dropout as t_drop
 from course_lib.torch_impl import linear as t_linear
 from course_lib.torch_impl import losses as t_losses
 
@@ -113,6 +115,38 @@ def _layer_norm_inputs(rng: np.random.Generator, shape: tuple[int, ...]) -> tupl
 
 def _builtin_batch_norm(x, gamma, beta, eps=1e-5):
     return F.batch_norm(x, None, None, gamma, beta, training=True, eps=eps)
+
+
+DROPOUT_TORCH_SEED = 1234
+"""The torch seed under which the dropout cases' masks are drawn BY ``F.dropout`` itself."""
+
+
+def _torch_dropout_mask(shape: tuple[int, ...], p: float) -> np.ndarray:
+    """The keep mask ``F.dropout`` draws under :data:`DROPOUT_TORCH_SEED`: drop out a tensor of ones."""
+    with torch.random.fork_rng(devices=[]):
+        torch.manual_seed(DROPOUT_TORCH_SEED)
+        return (F.dropout(torch.ones(shape, dtype=torch.float64), p, training=True) != 0).numpy()
+
+
+def _dropout_inputs(rng: np.random.Generator, shape: tuple[int, ...], p: float) -> tuple[Any, ...]:
+    """x (float64) and the bool keep mask F.dropout draws for this shape and p (not differentiated)."""
+    return rng.standard_normal(shape), _torch_dropout_mask(shape, p)
+
+
+def _builtin_dropout(x, mask, p=0.5, training=True):
+    """``F.dropout`` under the seed that drew ``mask``: the registry checks it is that mask."""
+    with torch.random.fork_rng(devices=[]):
+        torch.manual_seed(DROPOUT_TORCH_SEED)
+        recovered = F.dropout(torch.ones_like(x), p, training=True) != 0
+        if not torch.equal(recovered, mask.bool()):
+            raise AssertionError("this mask was not drawn by F.dropout under DROPOUT_TORCH_SEED")
+        torch.manual_seed(DROPOUT_TORCH_SEED)
+        return F.dropout(x, p, training=training)
+
+
+def _builtin_scaled_dropout(x, mask, p=0.5, training=True):
+    """The slides' form from the built-in: ``(1 - p) * F.dropout(x, p, training)`` with the same mask."""
+    return (1.0 - p) * _builtin_dropout(x, mask, p, training)
 
 
 CASES: list[OpCase] = [
@@ -344,6 +378,54 @@ CASES: list[OpCase] = [
         make_inputs=lambda rng: _norm_inputs(rng, (3, 4, 5)),
         hyper={"num_groups": 1, "eps": 0.1},
         reference=lambda x, g, b, num_groups, eps=1e-5: F.group_norm(x, num_groups, g, b, eps=eps),
+    ),
+    OpCase(
+        name="dropout",
+        op=s_drop.Dropout,
+        twin=t_drop.dropout,
+        make_inputs=lambda rng: _dropout_inputs(rng, (6, 5), 0.5),
+        hyper={"p": 0.5},
+        reference=_builtin_dropout,
+    ),
+    OpCase(
+        name="dropout_p_0.2_maps",  # any shape: one mask entry per example, channel and pixel
+        op=s_drop.Dropout,
+        twin=t_drop.dropout,
+        make_inputs=lambda rng: _dropout_inputs(rng, (2, 3, 4, 4), 0.2),
+        hyper={"p": 0.2},
+        reference=_builtin_dropout,
+    ),
+    OpCase(
+        name="dropout_test_time",  # the identity; the mask is ignored
+        op=s_drop.Dropout,
+        twin=t_drop.dropout,
+        make_inputs=lambda rng: _dropout_inputs(rng, (6, 5), 0.5),
+        hyper={"p": 0.5, "training": False},
+        reference=_builtin_dropout,
+    ),
+    OpCase(
+        name="dropout_p_0",  # the identity in training too
+        op=s_drop.Dropout,
+        twin=t_drop.dropout,
+        make_inputs=lambda rng: _dropout_inputs(rng, (6, 5), 0.0),
+        hyper={"p": 0.0},
+        reference=_builtin_dropout,
+    ),
+    OpCase(
+        name="scaled_dropout",
+        op=s_drop.ScaledDropout,
+        twin=t_drop.scaled_dropout,
+        make_inputs=lambda rng: _dropout_inputs(rng, (6, 5), 0.3),
+        hyper={"p": 0.3},
+        reference=_builtin_scaled_dropout,
+    ),
+    OpCase(
+        name="scaled_dropout_test_time",  # times the keep probability 1 - p
+        op=s_drop.ScaledDropout,
+        twin=t_drop.scaled_dropout,
+        make_inputs=lambda rng: _dropout_inputs(rng, (6, 5), 0.3),
+        hyper={"p": 0.3, "training": False},
+        reference=_builtin_scaled_dropout,
     ),
 ]
 

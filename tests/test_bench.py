@@ -14,13 +14,13 @@ import numpy as np
 import pytest
 
 from course_lib import allocator, bench
-from course_lib.scratch import activations, batchnorm, conv, linear, losses
+from course_lib.scratch import activations, batchnorm, conv, dropout, linear, losses
 
 
 def public_ops() -> set[str]:
     """Every public class with a forward and a backward in the elementwise, loss, linear and conv modules."""
     names = set()
-    for module in (activations, linear, losses, conv, batchnorm):
+    for module in (activations, linear, losses, conv, batchnorm, dropout):
         for name in module.__all__:
             obj = getattr(module, name)
             if isinstance(obj, type) and hasattr(obj, "forward") and hasattr(obj, "backward"):
@@ -38,6 +38,7 @@ def test_every_public_op_has_a_row(tiny_rows):
     assert {"Sigmoid", "LeakyReLU", "ELU", "Linear", "SoftmaxCrossEntropy", "MulticlassSVM"} <= public_ops()
     assert {"Conv2d", "MaxPool2d"} <= public_ops()
     assert {"BatchNorm", "SpatialBatchNorm"} <= public_ops()
+    assert {"Dropout", "ScaledDropout"} <= public_ops()
 
 
 def test_rows_hold_three_times_and_two_ratios(tiny_rows):

@@ -21,5 +21,6 @@ Modules: ``linear``, ``activations``, ``losses``, ``init``, ``optim``, ``model``
 from the ops), ``solver`` (the training loop), ``classic`` (perceptron and Adaline), ``conv``
 (convolution through im2col, and max pooling), ``cnn`` (a small conv net with the MLP's
 interface, trained by the same solver), ``batchnorm`` (batch norm for features and maps,
-its running statistics, folding into a Linear layer; layer norm and group norm).
+its running statistics, folding into a Linear or conv layer; layer norm and group norm),
+``dropout`` (masks, inverted and scaled dropout, Monte-Carlo prediction, max-norm).
 """

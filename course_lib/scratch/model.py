@@ -15,6 +15,7 @@ import numpy as np
 
 from course_lib import checks
 from course_lib.scratch import batchnorm as bn
+from course_lib.scratch import dropout as drop
 from course_lib.scratch import init as init_mod
 from course_lib.scratch.activations import ACTIVATIONS, Maxout, MaxoutCache
 from course_lib.scratch.linear import Linear
@@ -22,7 +23,7 @@ from course_lib.scratch.losses import MulticlassSVM, SoftmaxCrossEntropy, check_
 
 __all__ = [
     "MLP", "Trace", "HiddenActivation", "BoundActivation", "LOSSES", "DEFAULT_WEIGHT_SCALE",
-    "check_mlp_args", "resolve_activation", "check_norm", "NORM_EPS", "NORM_MOMENTUM",
+    "check_mlp_args", "resolve_activation", "check_norm", "check_dropout", "NORM_EPS", "NORM_MOMENTUM",
 ]
 
 LOSSES: dict[str, type] = {"softmax": SoftmaxCrossEntropy, "svm": MulticlassSVM}
@@ -173,6 +174,26 @@ def check_norm(norm: Any, norm_position: Any, maxout: bool) -> tuple[str | None,
     return norm, norm_position
 
 
+def check_dropout(dropout: Any, num_layers: int) -> tuple[float, ...]:
+    """Check ``MLP(dropout=...)``; shared with the torch twin. Returns the drop probability of every site.
+
+    ``dropout`` is None (no dropout), a drop probability ``p`` for every hidden layer (the input is
+    kept whole) or a pair ``(p_input, p_hidden)``. The result has one entry per layer with weights,
+    ``num_layers`` in all: entry ``l`` (0-based) is the drop probability of that layer's INPUT,
+    ``h_l`` (``h_0 = x``); a linear classifier (no hidden layer) has only the input site.
+    """
+    if dropout is None:
+        return (0.0,) * num_layers
+    if isinstance(dropout, (tuple, list)):
+        if len(dropout) != 2:
+            raise ValueError(f"MLP: dropout must be None, p or (p_input, p_hidden), got {dropout!r}")
+        p_input = drop.check_p(dropout[0], "MLP", "dropout p_input")
+        p_hidden = drop.check_p(dropout[1], "MLP", "dropout p_hidden")
+    else:
+        p_input, p_hidden = 0.0, drop.check_p(dropout, "MLP", "dropout p")
+    return (p_input,) + (p_hidden,) * (num_layers - 1)
+
+
 @dataclass(frozen=True, eq=False)
 class BoundActivation:
     r"""An elementwise scratch op with its hyperparameters fixed: what :attr:`MLP.act` holds.
@@ -253,6 +274,18 @@ class MLP:
         normalizes z_l (Linear -> BN -> activation, as Ioffe & Szegedy 2015); ``"after"`` normalizes
         h_l (Linear -> activation -> BN). Before BN the bias b_l is redundant (BN subtracts the
         batch mean, so dL/db_l = 0 and b_l never moves); it is kept, as ``nn.Linear`` keeps it.
+    dropout : None, float or (float, float)
+        Inverted dropout (:class:`~course_lib.scratch.dropout.Dropout`, torch's form; Srivastava et
+        al. 2014) on the INPUT of every layer with weights: ``p`` drops each hidden unit
+        h_1..h_{L-1} with probability ``p`` (torch's DROP probability; the slides' keep probability
+        is 1 - p) and keeps the input x whole; ``(p_input, p_hidden)`` also drops input features
+        (the paper's typical values are ``(0.2, 0.5)``). It sits after the activation (and after a
+        batch norm placed "after"), right before the next Linear. Training mode: every call of
+        :meth:`loss` / :meth:`scores` draws fresh masks, one entry per example and unit, from the
+        ``rng`` given to :meth:`loss` or else from :attr:`dropout_rng`; eval mode: the identity.
+        Masks given explicitly (``masks=``, from :meth:`sample_masks`) are applied in either mode
+        (Monte-Carlo dropout, :func:`~course_lib.scratch.dropout.mc_predict`; gradient checks).
+        :meth:`hidden` and :meth:`trace` report each layer's output h_l before its dropout.
 
     Attributes
     ----------
@@ -271,6 +304,11 @@ class MLP:
     act : BoundActivation or None
         The hidden layers' op with its hyperparameters (``act.forward(z) -> (h, cache)``);
         None for maxout layers.
+    dropout_p : tuple of float
+        The drop probability of each layer's input, ``(p for x, p for h_1, ..., p for h_{L-1})``.
+    dropout_rng : np.random.Generator
+        Where training-mode masks come from when :meth:`loss` gets no ``rng``: the constructor's
+        generator, continued after the weights were drawn (so ``rng=0`` makes a run reproducible).
 
     PyTorch convention: torch's ``nn.Linear`` stores W as (out, in); the torch twin
     (:class:`course_lib.torch_impl.model.MLP`) keeps our (in, out) layout so parameters can
@@ -294,12 +332,15 @@ class MLP:
         pieces: int | None = None,
         norm: str | None = None,
         norm_position: str = "before",
+        dropout: Any = None,
     ):
         self.dims, scale, bias_value = check_mlp_args(
             dims, loss, weight_scale, reg, init, bias, losses=LOSSES, initializers=init_mod.INITIALIZERS,
         )
         self.hidden_activation = spec = resolve_activation(activation, activation_kwargs, pieces)
         self.norm, self.norm_position = check_norm(norm, norm_position, spec.maxout)
+        self.dropout_p = check_dropout(dropout, len(self.dims) - 1)
+        self.dropout = None if dropout is None else (self.dropout_p[0], self.dropout_p[-1])
         self.training = True
         if init is None or init == "small_random":
             draw = lambda g, fan_in, fan_out: init_mod.small_random(g, fan_in, fan_out, std=scale)  # noqa: E731
@@ -328,14 +369,15 @@ class MLP:
         for i in range(1, self.num_layers if self.norm else 1):
             self.running[f"running_mean{i}"] = np.zeros(self.dims[i])  # torch's starting values
             self.running[f"running_var{i}"] = np.ones(self.dims[i])
+        self.dropout_rng = gen  # continues after the weights: masks never change the initial weights
 
     def train(self, mode: bool = True) -> "MLP":
-        """Training mode (``mode=True``): batch norm uses each batch's statistics; returns the model."""
+        """Training mode (``mode=True``): batch statistics, dropout on; returns the model."""
         self.training = bool(mode)
         return self
 
     def eval(self) -> "MLP":
-        """Evaluation mode: batch norm uses the running statistics (same as ``train(False)``)."""
+        """Evaluation mode: running statistics, no dropout (same as ``train(False)``)."""
         return self.train(False)
 
     @property
@@ -356,6 +398,7 @@ class MLP:
         extra = f", activation_kwargs={self.activation_kwargs}" if self.activation_kwargs else ""
         extra += f", pieces={self.pieces}" if self.pieces is not None else ""
         extra += f", norm={self.norm!r}, norm_position={self.norm_position!r}" if self.norm else ""
+        extra += f", dropout={self.dropout}" if self.dropout is not None else ""
         return (
             f"MLP(dims={self.dims}, activation={self.activation!r}, loss={self.loss_name!r}, "
             f"init={_init_name(self.init)}, weight_scale={self.weight_scale}, bias={self.bias}, reg={self.reg}{extra})"
@@ -368,20 +411,60 @@ class MLP:
             raise ValueError(f"MLP: x must have shape (N, {self.dims[0]}), got {x.shape}")
         return x
 
-    def _forward(self, x: np.ndarray) -> tuple[np.ndarray, list[tuple[Any, Any, Any]], list, list]:
-        """Scores, one ``(layer cache, norm cache, activation cache)`` per layer, and the hidden z's and h's.
+    def sample_masks(self, rng: np.random.Generator, n: int) -> tuple:
+        """Fresh dropout keep masks for a batch of ``n``, one per layer with weights.
+
+        Entry ``l`` (0-based) is a bool (n, dims[l]) mask from
+        :func:`~course_lib.scratch.dropout.sample_mask` for the input h_l of layer
+        l+1 (h_0 = x), or None where that input has no dropout. Pass the tuple as
+        ``masks=`` to :meth:`loss` / :meth:`scores` to fix the masks (gradient checks,
+        Monte-Carlo dropout).
+        """
+        rng = checks.generator(rng, who="MLP.sample_masks")
+        n = checks.integer(n, "n", "MLP.sample_masks", minimum=0)
+        return tuple(drop.sample_mask(rng, (n, self.dims[site]), p) if p > 0 else None
+                     for site, p in enumerate(self.dropout_p))
+
+    def _masks(self, masks: Any, n: int, rng: Any = None) -> tuple | None:
+        """The masks of one forward pass: given ones (checked), fresh ones (training mode), or None."""
+        if rng is not None:
+            rng = checks.generator(rng, who="MLP.loss")
+            if masks is not None:
+                raise ValueError("MLP.loss: give masks or rng, not both")
+        if masks is None:
+            if not self.training or not any(self.dropout_p):
+                return None
+            return self.sample_masks(self.dropout_rng if rng is None else rng, n)
+        if not isinstance(masks, (tuple, list)) or len(masks) != self.num_layers:
+            raise ValueError(f"MLP: masks must be a tuple of {self.num_layers} masks (or None), one per layer's input, "
+                             "as sample_masks returns")
+        for site, (mask, p) in enumerate(zip(masks, self.dropout_p)):
+            if (mask is None) != (p == 0):
+                raise ValueError(f"MLP: masks[{site}] must be {'None' if p == 0 else 'a mask'}: the input of layer "
+                                 f"{site + 1} has dropout p = {p}")
+        return tuple(masks)
+
+    def _forward(self, x: np.ndarray, masks: Any = None,
+                 rng: Any = None) -> tuple[np.ndarray, list[tuple[Any, Any, Any, Any]], list, list]:
+        """Scores, one ``(layer cache, norm cache, activation cache, dropout cache)`` per layer, the z's and h's.
 
         A maxout layer's cache is its :class:`~course_lib.scratch.activations.MaxoutCache` with
         no activation cache, and its "pre-activation" is its output (the winning piece's value).
         With batch norm, z is the activation's input (after BN if "before") and h the layer's output.
+        The dropout cache is that of the dropout on the layer's INPUT (None without dropout);
+        the h's returned are the layers' outputs before it.
         """
         h = self._check_x(x)
+        masks = self._masks(masks, h.shape[0], rng)
         caches, pre, hidden = [], [], []
         for i in range(1, self.num_layers + 1):
             w, b = self.params[f"W{i}"], self.params[f"b{i}"]
+            drop_cache = None
+            if masks is not None and masks[i - 1] is not None:
+                h, drop_cache = drop.Dropout.forward(h, masks[i - 1], self.dropout_p[i - 1])
             if i < self.num_layers and self.act is None:
                 h, cache = Maxout.forward(h, w, b)
-                caches.append((cache, None, None))
+                caches.append((cache, None, None, drop_cache))
                 pre.append(h)
                 hidden.append(h)
                 continue
@@ -396,7 +479,7 @@ class MLP:
                     h, norm_cache = self._norm(h, i)
                 pre.append(z)
                 hidden.append(h)
-            caches.append((cache, norm_cache, act_cache))
+            caches.append((cache, norm_cache, act_cache, drop_cache))
         return h, caches, pre, hidden
 
     def _norm(self, a: np.ndarray, i: int) -> tuple[np.ndarray, Any]:
@@ -410,9 +493,9 @@ class MLP:
         xhat = (a - mean) / np.sqrt(var + NORM_EPS)  # fixed statistics: an affine map of a
         return gamma * xhat + beta, FrozenNormCache(xhat=xhat, scale=gamma / np.sqrt(var + NORM_EPS))
 
-    def scores(self, x: np.ndarray) -> np.ndarray:
-        """Class scores (N, C) for inputs ``x`` (N, D_in)."""
-        return self._forward(x)[0]
+    def scores(self, x: np.ndarray, masks: Any = None) -> np.ndarray:
+        """Class scores (N, C) for inputs ``x`` (N, D_in); ``masks`` as from :meth:`sample_masks` (any mode)."""
+        return self._forward(x, masks)[0]
 
     def hidden(self, x: np.ndarray) -> list[np.ndarray]:
         """The hidden activations :math:`h_1, \\dots, h_{L-1}` (after the nonlinearity), each (N, H_l)."""
@@ -444,14 +527,18 @@ class MLP:
         return float(np.mean(self.predict(x) != y))
 
     # ----- loss and backward -----------------------------------------------------------
-    def loss(self, x: np.ndarray, y: np.ndarray) -> tuple[float, dict[str, np.ndarray]]:
+    def loss(self, x: np.ndarray, y: np.ndarray, rng: Any = None,
+             masks: Any = None) -> tuple[float, dict[str, np.ndarray]]:
         """Data loss plus L2 penalty, and its gradient w.r.t. every parameter.
 
         Returns ``(loss, grads)`` with ``grads`` keyed like :attr:`params`.
         Batch norm: in training mode with the batch's statistics (and :attr:`running` is
         updated); in eval mode with the running statistics, held constant (as in torch).
+        Dropout: in training mode, masks drawn from ``rng`` (a numpy Generator; None:
+        :attr:`dropout_rng`), or the ``masks`` given (from :meth:`sample_masks`, in
+        either mode); in eval mode without masks, none.
         """
-        scores, caches, _, _ = self._forward(x)
+        scores, caches, _, _ = self._forward(x, masks, rng)
         data_loss, loss_cache = self.loss_op.forward(scores, y)
         reg_loss = 0.0
         if self.reg:
@@ -461,7 +548,7 @@ class MLP:
         grads: dict[str, np.ndarray] = {}
         (dh,) = self.loss_op.backward(1.0, loss_cache)
         for i in range(self.num_layers, 0, -1):  # from the scores back to the input
-            cache, norm_cache, act_cache = caches[i - 1]
+            cache, norm_cache, act_cache, drop_cache = caches[i - 1]
             dh = self._norm_backward(dh, norm_cache, i, grads, "after")
             if act_cache is not None:  # a hidden layer: through its activation first
                 (dh,) = self.act.backward(dh, act_cache)
@@ -474,6 +561,8 @@ class MLP:
                 dw = dw + self.reg * self.params[f"W{i}"]  # gradient of the penalty
             grads[f"W{i}"] = dw
             grads[f"b{i}"] = db
+            if drop_cache is not None:  # the dropout on this layer's input
+                (dh,) = drop.Dropout.backward(dh, drop_cache)
         grads = {name: grads[name] for name in self.params}  # same key order as params
         self._update_running(caches)
         return float(data_loss + reg_loss), grads
@@ -490,7 +579,7 @@ class MLP:
 
     def _update_running(self, caches: list) -> None:
         """New running statistics from this batch's (training mode); they never enter the loss."""
-        for i, (_, norm_cache, _) in enumerate(caches, start=1):
+        for i, (_, norm_cache, _, _) in enumerate(caches, start=1):
             if isinstance(norm_cache, bn.BatchNormCache):  # training mode only
                 mean, var = self.running[f"running_mean{i}"], self.running[f"running_var{i}"]
                 self.running[f"running_mean{i}"], self.running[f"running_var{i}"] = bn.update_running(

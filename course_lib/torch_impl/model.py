@@ -9,8 +9,12 @@ import torch
 from torch import nn
 
 from course_lib.device import torch_generator
-from course_lib.scratch.model import NORM_EPS, NORM_MOMENTUM, Trace, check_mlp_args, check_norm, resolve_activation
+from course_lib.scratch.model import (
+    NORM_EPS, NORM_MOMENTUM, Trace, check_dropout, check_mlp_args, check_norm, resolve_activation,
+)
 from course_lib.torch_impl.batchnorm import batch_norm, inference, update_running
+from course_lib.torch_impl.dropout import dropout as dropout_op
+from course_lib.torch_impl.dropout import sample_mask
 from course_lib.torch_impl.activations import ACTIVATIONS, maxout
 from course_lib.torch_impl.init import INITIALIZERS, small_random
 from course_lib.torch_impl.linear import linear
@@ -41,6 +45,12 @@ class MLP(nn.Module):
     ``train()`` / ``eval()`` switch between batch and running statistics, and the running ones are
     updated in :meth:`loss` (training mode), as the scratch MLP does (``nn.BatchNorm1d`` would do it
     in every forward pass).
+    ``dropout=p`` or ``(p_input, p_hidden)``: inverted dropout on every layer's input, as on the
+    scratch side (:func:`course_lib.torch_impl.dropout.dropout`, torch's DROP probability); in
+    training mode the masks come from the ``rng`` given to :meth:`loss` (a ``torch.Generator``) or
+    else from :attr:`dropout_generator` (the constructor's generator, continued after the weights);
+    ``masks=`` (from :meth:`sample_masks`, or the scratch model's numpy masks) fixes them in either
+    mode; eval mode without masks: no dropout.
     ``init`` is None (small random, std ``weight_scale``), a scratch name (``"he_normal"``...;
     the twins in :mod:`course_lib.torch_impl.init` fill the weights) or a callable
     ``init(tensor, generator=gen)`` filling an (in, out) tensor in place. Parameters are
@@ -74,6 +84,7 @@ class MLP(nn.Module):
         pieces: int | None = None,
         norm: str | None = None,
         norm_position: str = "before",
+        dropout: Any = None,
     ):
         super().__init__()
         self.dims, scale, bias_value = check_mlp_args(
@@ -82,6 +93,8 @@ class MLP(nn.Module):
         twins = {**ACTIVATIONS, "maxout": maxout}
         self.hidden_activation = spec = resolve_activation(activation, activation_kwargs, pieces, twins=twins)
         self.norm, self.norm_position = check_norm(norm, norm_position, spec.maxout)
+        self.dropout_p = check_dropout(dropout, len(self.dims) - 1)
+        self.dropout = None if dropout is None else (self.dropout_p[0], self.dropout_p[-1])
         if init is None or init == "small_random":
             fill = lambda t, generator: small_random(t, std=scale, generator=generator)  # noqa: E731
         else:
@@ -114,6 +127,7 @@ class MLP(nn.Module):
                 setattr(self, f"beta{i}", nn.Parameter(torch.zeros(fan_out, dtype=dtype, device=device)))
                 self.register_buffer(f"running_mean{i}", torch.zeros(fan_out, dtype=dtype, device=device))
                 self.register_buffer(f"running_var{i}", torch.ones(fan_out, dtype=dtype, device=device))
+        self.dropout_generator = gen  # continues after the weights: masks never change the initial weights
 
     @property
     def num_layers(self) -> int:
@@ -132,6 +146,7 @@ class MLP(nn.Module):
         extra = f", activation_kwargs={self.activation_kwargs}" if self.activation_kwargs else ""
         extra += f", pieces={self.pieces}" if self.pieces is not None else ""
         extra += f", norm={self.norm!r}, norm_position={self.norm_position!r}" if self.norm else ""
+        extra += f", dropout={self.dropout}" if self.dropout is not None else ""
         return f"dims={self.dims}, activation={self.activation!r}, loss={self.loss_name!r}, reg={self.reg}{extra}"
 
     def _as_input(self, x: Any) -> torch.Tensor:
@@ -147,15 +162,49 @@ class MLP(nn.Module):
             raise ValueError(f"MLP: labels must be integers, got {y.dtype}")
         return y.long()
 
-    def _layers(self, x: Any, update: bool = False) -> tuple[torch.Tensor, list[torch.Tensor], list[torch.Tensor]]:
+    def sample_masks(self, rng: Any, n: int) -> tuple[torch.Tensor | None, ...]:
+        """Fresh dropout keep masks for a batch of ``n``, one per layer's input.
+
+        ``rng``: a ``torch.Generator`` or an int seed. Bool masks (n, dims[l]) on the
+        model's device, None where that input has no dropout (p = 0).
+        """
+        gen, device = torch_generator(rng, "MLP.sample_masks"), self.W1.device
+        return tuple(sample_mask(gen, (n, self.dims[site]), p, device) if p > 0 else None
+                     for site, p in enumerate(self.dropout_p))
+
+    def _masks(self, masks: Any, n: int, rng: Any = None) -> tuple | None:
+        """The masks of one forward pass: given ones (checked), fresh ones (training mode), or None."""
+        if rng is not None:
+            rng = torch_generator(rng, "MLP.loss")
+            if masks is not None:
+                raise ValueError("MLP.loss: give masks or rng, not both")
+        if masks is None:
+            if not self.training or not any(self.dropout_p):
+                return None
+            return self.sample_masks(self.dropout_generator if rng is None else rng, n)
+        if not isinstance(masks, (tuple, list)) or len(masks) != self.num_layers:
+            raise ValueError(f"MLP: masks must be a tuple of {self.num_layers} masks (or None), one per layer's input, "
+                             "as sample_masks returns")
+        for site, (mask, p) in enumerate(zip(masks, self.dropout_p)):
+            if (mask is None) != (p == 0):
+                raise ValueError(f"MLP: masks[{site}] must be {'None' if p == 0 else 'a mask'}: the input of layer "
+                                 f"{site + 1} has dropout p = {p}")
+        return tuple(masks)
+
+    def _layers(self, x: Any, update: bool = False, masks: Any = None,
+                rng: Any = None) -> tuple[torch.Tensor, list[torch.Tensor], list[torch.Tensor]]:
         """Scores, and the hidden pre-activations and activations (maxout: z is the layer's output).
 
         ``update``: also update the running statistics of batch norm (training mode only).
+        ``masks`` / ``rng``: dropout on each layer's input (see :meth:`_masks`); h is taken before it.
         """
         h = self._as_input(x)
+        masks = self._masks(masks, h.shape[0], rng)
         pre, hidden = [], []
         for i in range(1, self.num_layers + 1):
             w, b = getattr(self, f"W{i}"), getattr(self, f"b{i}")
+            if masks is not None and masks[i - 1] is not None:
+                h = dropout_op(h, masks[i - 1], self.dropout_p[i - 1])
             if i == self.num_layers:
                 return linear(h, w, b), pre, hidden
             z = maxout(h, w, b) if self.act is None else linear(h, w, b)
@@ -198,20 +247,23 @@ class MLP(nn.Module):
         scores, pre, hidden = self._layers(x)
         return Trace(pre_activations=tuple(pre) + (scores,), activations=tuple(hidden))
 
-    def forward(self, x: Any) -> torch.Tensor:
-        """Class scores (N, C)."""
-        return self._layers(x)[0]
+    def forward(self, x: Any, masks: Any = None) -> torch.Tensor:
+        """Class scores (N, C); ``masks`` as from :meth:`sample_masks` (applied in any mode)."""
+        return self._layers(x, masks=masks)[0]
 
-    def scores(self, x: Any) -> torch.Tensor:
-        """Class scores (N, C); same as ``self(x)``."""
-        return self.forward(x)
+    def scores(self, x: Any, masks: Any = None) -> torch.Tensor:
+        """Class scores (N, C); same as ``self(x, masks)``."""
+        return self.forward(x, masks)
 
-    def loss(self, x: Any, y: Any) -> torch.Tensor:
+    def loss(self, x: Any, y: Any, rng: Any = None, masks: Any = None) -> torch.Tensor:
         """Mean data loss plus ``0.5 * reg * sum ||W||^2`` (weights only), a scalar.
 
-        Training mode: also updates batch norm's running statistics.
+        Training mode: also updates batch norm's running statistics, and draws dropout
+        masks from ``rng`` (a ``torch.Generator`` or int seed; None:
+        :attr:`dropout_generator`) unless ``masks`` are given (then in either mode).
         """
-        data_loss = self.loss_fn(self._layers(x, update=True)[0], self._as_labels(y))
+        scores = self._layers(x, update=True, masks=masks, rng=rng)[0]
+        data_loss = self.loss_fn(scores, self._as_labels(y))
         if self.reg == 0:
             return data_loss
         weights = [getattr(self, f"W{i}") for i in range(1, self.num_layers + 1)]
