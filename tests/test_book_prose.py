@@ -57,6 +57,29 @@ ALLOWED: dict[str, set[str]] = {
         "0.3",  # the training-loss threshold of the all-positive experiment, a setting of its protocol
         "7.10",  # "Sec. 7.10.2" of Hastie, Tibshirani & Friedman, a section number of their book
     },
+    "06_batchnorm.md": {
+        "3.2",  # "Sec. 3.2" of Ioffe & Szegedy (2015), a section number of the paper
+    },
+    "05_convolutions.md": {
+        "32%",  # quotation: Greydanus & Kobak (2024), Table 1, logistic regression on MNIST-1D
+        "68%",  # quotation: the same table, MLP
+        "94%",  # quotation: the same table, CNN
+        "56%",  # quotation: the same table, CNN on shuffled positions
+    },
+    "07_batchnorm_fixes.md": {
+        "3.3",  # "Sec. 3.3" of Ioffe & Szegedy (2015), a section number
+        "0.9",  # protocol setting: momentum of chapter 3's 30-layer run
+        "90%",  # protocol setting: the test-accuracy level whose first crossing is compared
+        "80%",  # protocol setting: the validation accuracy a sweep run needs to count as trained
+        "0.1",  # protocol setting: learning rate of the CNN placement experiment
+        "0.03",  # protocol setting: the smaller learning rate at which the ResNet's gap shrinks (tested)
+    },
+    "08_batchnorm_why.md": {
+        "0.1",  # protocol setting: the learning rate of the Santurkar et al. runs
+        "0.2",  # protocol setting: the larger learning rate of the noisy-BN run
+        "1%",  # protocol setting: the size of the myrtle.ai weight perturbations, 1% of the parameter norm
+        "2.2",  # "Sec. 2.2" of Santurkar et al. (2018), a section number
+    },
 }
 
 # A computed-looking number: a decimal (0.73, 1.5), a percentage (73%, 73 %), scientific notation

@@ -69,6 +69,63 @@ Chapter 4 (data preprocessing):
 * :mod:`~course_lib.experiments.ct_window` -- Dynamic range: a synthetic CT slice squashed to 8 bits vs windowed, and
   what 8 bits do to a model.
 
+Chapter 5 (convolutional networks):
+
+* :mod:`~course_lib.experiments.conv_templates` -- An MLP's weights are templates tied to pixel positions: a one-pixel
+  shift of the test digits, MLP vs CNN.
+* :mod:`~course_lib.experiments.conv_sharing` -- A convolution is one small linear layer run at every location; its
+  weight gradient is a sum over them; the slides' layer arithmetic; gradient checks of Conv2d and MaxPool2d.
+* :mod:`~course_lib.experiments.mnist1d_baselines` -- Greydanus & Kobak (2024), MNIST-1D, Table 1: logistic < MLP <
+  CNN, and a CNN on shuffled positions.
+
+Chapter 6 (batch normalization):
+
+* :mod:`~course_lib.experiments.readable_batchnorm` -- Not an experiment: batch norm written for reading, the staged
+  computational graph and the compact backward formula, tested equal to the library's.
+* :mod:`~course_lib.experiments.bn_identity` -- gamma = sqrt(var + eps) recovers the identity (the slides' gamma = Var
+  does not); the backward pass against finite differences and autograd; folding into Linear and conv layers.
+* :mod:`~course_lib.experiments.bn_modes` -- Running averages vs the population statistics (torch's momentum, the
+  paper's m/(m-1)); forgetting eval mode: predictions that depend on the test batch.
+* :mod:`~course_lib.experiments.bn_activation_regime` -- BN before tanh/sigmoid keeps their inputs in the near-linear
+  regime, whatever the weights.
+* :mod:`~course_lib.experiments.bn_failures` -- Tiny batches, single-class batches, the redundant bias, weight decay on
+  gamma and beta; layer and group norm as the remedy.
+* :mod:`~course_lib.experiments.bn_regularization` -- An example's output depends on its batch companions; the
+  train/validation gap with and without BN.
+
+Chapter 7 (what batch norm fixes):
+
+* :mod:`~course_lib.experiments.bn_mnist` -- Ioffe & Szegedy (2015), Fig. 1 (a-c), scaled down: a sigmoid MLP with and
+  without batch norm.
+* :mod:`~course_lib.experiments.bn_rescue` -- Three failures of chapters 2 and 3, re-run with batch normalization
+  (Ioffe & Szegedy 2015).
+* :mod:`~course_lib.experiments.bn_lr_sweep` -- Batch norm allows higher learning rates (Ioffe & Szegedy 2015,
+  Sec. 3.3): a learning-rate sweep.
+* :mod:`~course_lib.experiments.bn_placement` -- Where to put batch norm in a CNN, and how much it helps as the net
+  gets deeper: a simple CNN, a deeper one and a ResNet, without BN and with BN before or after the ReLU.
+
+Chapter 8 (why batch norm works):
+
+* :mod:`~course_lib.experiments.bn_noisy` -- Santurkar et al. (2018), Sec. 2: batch norm with noise injected after it
+  still trains; the same noise without batch norm does not.
+* :mod:`~course_lib.experiments.bn_ics` -- Santurkar et al. (2018), Sec. 2.2: internal covariate shift measured by the
+  change of a layer's gradient when the layers below take their step.
+* :mod:`~course_lib.experiments.bn_landscape` -- Santurkar et al. (2018), Sec. 3: loss range, gradient predictiveness
+  and effective smoothness along the gradient.
+* :mod:`~course_lib.experiments.bn_insights` -- The myrtle.ai insights (Page 2018): weight perturbations along
+  channel-mean gradients, and the Hessian's leading eigenvectors by Hessian-vector products.
+* ``_santurkar_net`` -- the 10-layer ReLU net (with or without BN, optional noise) these four share, as plain
+  functions of its parameters.
+
+Chapter 9 (overfitting and regularization):
+
+* :mod:`~course_lib.experiments.bias_variance` -- The bias-variance decomposition of the squared error, measured
+  (Geman, Bienenstock & Doursat 1992).
+* :mod:`~course_lib.experiments.regularizers` -- Regularizers compared on a small training set: L2, activation L1,
+  input noise, early stopping, dropout.
+* :mod:`~course_lib.experiments.dropout_overfit` -- Srivastava et al. (2014), Figs. 9-10 scaled down: how much
+  dropout, and for how much data.
+
 Modules are imported on demand (``from course_lib.experiments import capacity``) so that
 importing this package stays cheap and never imports torch.
 """
@@ -97,4 +154,24 @@ __all__ = [
     "whitening_images",
     "leakage",
     "ct_window",
+    "conv_templates",
+    "conv_sharing",
+    "mnist1d_baselines",
+    "readable_batchnorm",
+    "bn_identity",
+    "bn_modes",
+    "bn_activation_regime",
+    "bn_failures",
+    "bn_regularization",
+    "bn_mnist",
+    "bn_rescue",
+    "bn_lr_sweep",
+    "bn_placement",
+    "bn_noisy",
+    "bn_ics",
+    "bn_landscape",
+    "bn_insights",
+    "bias_variance",
+    "regularizers",
+    "dropout_overfit",
 ]
