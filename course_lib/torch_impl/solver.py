@@ -7,7 +7,9 @@ a scratch and a torch model with the same initial parameters produce the same lo
 
 from __future__ import annotations
 
-from typing import Any, Callable
+import copy
+import math
+from typing import Any, Callable, Sequence
 
 import numpy as np
 import torch
@@ -19,10 +21,12 @@ from course_lib.scratch.solver import (
     check_settings,
     eval_indices,
     get_data,
+    load_checkpoint,
+    save_checkpoint,
     steps_per_epoch,
 )
 
-__all__ = ["Solver", "History"]
+__all__ = ["Solver", "History", "save_checkpoint", "load_checkpoint"]
 
 
 class Solver(TrainingLoop):
@@ -33,7 +37,8 @@ class Solver(TrainingLoop):
         w \leftarrow w - \eta_t\,(\text{optimizer's direction for } \nabla_w J(x_B, y_B))
 
     Same constructor: ``Solver(model, data, optimizer, schedule=None, *, batch_size=64,
-    epochs=10, seed=0, progress=True, eval_every=None, max_eval=None, drop_last=False)``, where
+    epochs=10, seed=0, progress=True, eval_every=None, max_eval=None, drop_last=False,
+    update_ratio_every=None, patience=None, min_delta=0.0, restore_best=True, callbacks=())``, where
 
     * ``model`` is an ``nn.Module`` with ``loss(x, y) -> scalar tensor`` and ``accuracy(x, y)``
       (e.g. :class:`course_lib.torch_impl.model.MLP`); the data are moved once to the model's
@@ -44,8 +49,14 @@ class Solver(TrainingLoop):
       optimizer step).
 
     ``train()`` returns the same :class:`~course_lib.scratch.solver.History`; a nan/inf loss
-    raises ``FloatingPointError`` naming the step.
+    raises ``FloatingPointError`` naming the step. Update/weight ratios, early stopping and
+    callbacks work as on the scratch side (the parameter names are ``named_parameters()``'s).
+    :meth:`checkpoint` holds ``model.state_dict()`` (parameters and buffers), the optimizer's
+    and the scheduler's ``state_dict()``, the model's ``dropout_generator`` state and the
+    shuffling generator; :meth:`resume` continues bit for bit on the same device.
     """
+
+    _KIND = "torch"
 
     def __init__(
         self,
@@ -61,6 +72,11 @@ class Solver(TrainingLoop):
         eval_every: int | None = None,
         max_eval: int | None = None,
         drop_last: bool = False,
+        update_ratio_every: int | None = None,
+        patience: int | None = None,
+        min_delta: float = 0.0,
+        restore_best: bool = True,
+        callbacks: Sequence[Callable[[Any], None]] = (),
     ):
         check_settings(batch_size, epochs, eval_every, max_eval)
         if not isinstance(optimizer, torch.optim.Optimizer):
@@ -70,6 +86,7 @@ class Solver(TrainingLoop):
             raise TypeError("Solver: schedule must be None, a callable lr_at(t) or a torch LRScheduler")
         if not hasattr(model, "loss"):
             raise TypeError("Solver: the model needs a loss(x, y) method returning a scalar tensor")
+        self._init_extras(update_ratio_every, patience, min_delta, restore_best, callbacks)
         self.model = model
         self.optimizer = optimizer
         self.schedule = schedule
@@ -129,3 +146,52 @@ class Solver(TrainingLoop):
         if self._is_scheduler:
             self.schedule.step()
         return loss_value, lr
+
+    # ----- update ratios, early stopping, checkpoints ------------------------------------
+    def param_arrays(self) -> dict[str, np.ndarray]:
+        """Copies of the model's parameters as numpy arrays, ``{name: array}`` (``named_parameters()``)."""
+        return {name: p.detach().cpu().numpy().copy() for name, p in self.model.named_parameters()}
+
+    def _param_refs(self) -> dict[str, torch.Tensor]:
+        return {name: p.detach().clone() for name, p in self.model.named_parameters()}
+
+    @torch.no_grad()
+    def _update_ratios(self, before: dict[str, torch.Tensor]) -> dict[str, float]:
+        out = {}
+        for name, p in self.model.named_parameters():
+            num, den = float(torch.linalg.vector_norm(p - before[name])), float(torch.linalg.vector_norm(before[name]))
+            out[name] = (0.0 if num == 0.0 else math.inf) if den == 0.0 else num / den
+        return out
+
+    def _snapshot(self) -> dict:
+        return {k: v.detach().clone() for k, v in self.model.state_dict().items()}
+
+    @torch.no_grad()
+    def _restore(self, snapshot: dict) -> None:
+        self.model.load_state_dict(snapshot)
+
+    def _model_state(self) -> dict:
+        gen = getattr(self.model, "dropout_generator", None)
+        return {
+            "model": self._snapshot(),
+            "optimizer": copy.deepcopy(self.optimizer.state_dict()),
+            "scheduler": copy.deepcopy(self.schedule.state_dict()) if self._is_scheduler else None,
+            "model_rng_state": None if gen is None else gen.get_state().clone(),
+        }
+
+    def _load_model_state(self, ckpt: dict) -> None:
+        state = ckpt["model"]
+        mine = self.model.state_dict()
+        if list(state) != list(mine) or any(tuple(state[k].shape) != tuple(mine[k].shape) for k in mine):
+            raise ValueError("Solver.load_checkpoint: the model's state_dict "
+                             f"{ {k: tuple(v.shape) for k, v in mine.items()} } differs from the checkpoint's "
+                             f"{ {k: tuple(v.shape) for k, v in state.items()} }")
+        self._restore(state)
+        self.optimizer.load_state_dict(copy.deepcopy(ckpt["optimizer"]))
+        if self._is_scheduler:
+            if ckpt.get("scheduler") is None:
+                raise ValueError("Solver.load_checkpoint: the checkpoint has no scheduler state for this LRScheduler")
+            self.schedule.load_state_dict(copy.deepcopy(ckpt["scheduler"]))
+        gen = getattr(self.model, "dropout_generator", None)
+        if ckpt.get("model_rng_state") is not None and gen is not None:
+            gen.set_state(ckpt["model_rng_state"].clone())
