@@ -17,7 +17,8 @@ Every op is a class with two static methods::
 This package never imports torch (``tests/test_boundary.py`` checks it). Its twin built from
 torch operations is :mod:`course_lib.torch_impl`, with the same module names.
 
-Modules: ``linear``, ``activations``, ``losses``, ``init``, ``optim``, ``model`` (an MLP built
+Modules: ``linear``, ``activations``, ``losses``, ``init``, ``optim``, ``schedules`` (learning-rate
+and momentum schedules as ``lr_at(t)`` callables), ``model`` (an MLP built
 from the ops), ``solver`` (the training loop), ``classic`` (perceptron and Adaline), ``conv``
 (convolution through im2col, and max pooling), ``cnn`` (a small conv net with the MLP's
 interface, trained by the same solver), ``batchnorm`` (batch norm for features and maps,
