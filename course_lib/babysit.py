@@ -407,6 +407,9 @@ def diagnose_curves(train_loss: Sequence[float], val_acc: Sequence[float] | None
        train - val < ``no_gap`` and train < ``ceiling``;
     5. otherwise ``healthy``.
     """
+    for name, value in (("explode", explode), ("high", high), ("linear", linear), ("gap", gap), ("no_gap", no_gap),
+                        ("ceiling", ceiling)):
+        checks.real(value, name, "diagnose_curves")
     loss = np.asarray(train_loss, dtype=np.float64)
     if loss.ndim != 1 or loss.size < 8:
         raise ValueError(f"diagnose_curves: train_loss must be a 1-D sequence of at least 8 values, got shape "

@@ -396,8 +396,14 @@ def over_budget(rows: list[BenchRow]) -> list[BenchRow]:
 
 
 # ----- report ------------------------------------------------------------------------------------
-def format_table(rows: list[BenchRow]) -> str:
-    """The rows as a fixed-width text table: times in ms (one thread), the ratios, ok/OVER."""
+def format_table(rows: list[BenchRow], split: bool = False) -> str:
+    """The rows as a fixed-width text table: times in ms (one thread), the ratios, ok/OVER.
+
+    ``split=True`` gives the same numbers as two narrower tables (the times, then the ratios), each
+    at most 88 characters wide for shapes of up to 21 characters, as the book prints them.
+    """
+    if split:
+        return _format_split(rows)
     header = (
         f"{'op':<20}{'shape':<22}{'scratch':>9}{'twin':>8}{'built-in':>9}"
         f"{'/twin':>7}{'/built-in':>10}  {'budget':<14}{'/built-in, all cores':>21}"
@@ -411,6 +417,25 @@ def format_table(rows: list[BenchRow]) -> str:
             f"{r.ratio_twin:>7.2f}{r.ratio_builtin:>10.2f}  {mark:<14}{all_cores:>21}"
         )
     lines.append("times in ms, every library on one thread (core against core); the budget applies to /built-in")
+    return "\n".join(lines)
+
+
+def _format_split(rows: list[BenchRow]) -> str:
+    op_w = max([len("op"), *(len(r.op) for r in rows)]) + 1
+    shape_w = max([len("shape"), *(len(r.shape) for r in rows)]) + 1
+    times = f"{'op':<{op_w}}{'shape':<{shape_w}}{'scratch':>9}{'twin':>9}{'built-in':>10}"
+    lines = [times, "-" * len(times)]
+    for r in rows:
+        lines.append(f"{r.op:<{op_w}}{r.shape:<{shape_w}}{r.scratch_s * 1e3:>9.3f}{r.twin_s * 1e3:>9.3f}"
+                     f"{r.builtin_s * 1e3:>10.3f}")
+    lines.append("times in ms, every library on one thread (core against core)")
+    ratios = f"{'op':<{op_w}}{'/twin':>7}{'/built-in':>10}  {'budget':<14}{'/built-in, all cores':>21}"
+    lines += ["", ratios, "-" * len(ratios)]
+    for r in rows:
+        mark = f"{'ok' if r.within_budget else 'OVER'} (<= {r.budget:g})"
+        all_cores = "" if r.ratio_builtin_all is None else f"{r.ratio_builtin_all:.2f}"
+        lines.append(f"{r.op:<{op_w}}{r.ratio_twin:>7.2f}{r.ratio_builtin:>10.2f}  {mark:<14}{all_cores:>21}")
+    lines.append("scratch time / twin or built-in time; the budget applies to /built-in")
     return "\n".join(lines)
 
 
@@ -432,11 +457,11 @@ def environment() -> dict:
 
 
 def format_environment(env: dict) -> str:
-    """One line under the table: torch's kernels and threads, the allocator, the load."""
+    """Two lines under the table: torch's kernels and threads, numpy; the allocator, the load."""
     load = env["load_average_1min"]
     return (
         f"torch {env['torch']} ({env['torch_cpu_capability']}, {env['torch_threads']} threads), "
-        f"numpy {env['numpy']}, malloc tuned: {'yes' if env['malloc_tuned'] else 'no'}, "
+        f"numpy {env['numpy']},\nmalloc tuned: {'yes' if env['malloc_tuned'] else 'no'}, "
         f"load average {'n/a' if load is None else f'{load:.1f}'} on {env['cpus']} CPUs"
     )
 

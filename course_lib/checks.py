@@ -7,6 +7,7 @@ instead of deep inside a computation::
     epochs = integer(epochs, "epochs", "Perceptron", minimum=1)
     eps = real(eps, "eps", "fit_whitening", minimum=0)
     rng = generator(rng, who="make_moons")
+    x = float_array(x, "x", "Linear")
 
 Rules, the same everywhere:
 
@@ -21,6 +22,11 @@ A wrong value raises ``ValueError`` with one message shape,
 not a number of the right kind (``"Solver: epochs must be an integer >= 1, got 2.5"``), only the
 bound when it is a number out of range (``"Solver: epochs must be >= 1, got 0"``). A wrong
 random generator is a wrong type and raises ``TypeError``.
+
+Data arrays (:func:`float_array`) are converted to float64: lists, integer and float arrays are
+accepted (an integer array is converted silently, exactly); bool, complex, object and string
+arrays are a wrong type and raise ``TypeError`` naming the argument. NaN and inf in data pass
+through (an op's forward propagates them, like torch); ``finite=True`` rejects them with ``ValueError``.
 """
 
 from __future__ import annotations
@@ -31,7 +37,7 @@ from typing import Any, NoReturn
 
 import numpy as np
 
-__all__ = ["is_integer", "is_real", "integer", "real", "generator"]
+__all__ = ["is_integer", "is_real", "integer", "real", "generator", "float_array"]
 
 
 def is_integer(value: Any) -> bool:
@@ -138,3 +144,26 @@ def generator(rng: Any, name: str = "rng", who: str | None = None) -> np.random.
             f"{prefix}{name} must be a numpy Generator (np.random.default_rng(seed)), got {type(rng).__name__}"
         )
     return rng
+
+
+def float_array(value: Any, name: str, who: str | None = None, *, finite: bool = False) -> np.ndarray:
+    """``value`` as a float64 array, after checking its dtype (and, with ``finite=True``, its entries).
+
+    Lists, NumPy integer and float arrays are accepted (integers are converted exactly, float32 is
+    widened). Bool arrays (a mask, not data), complex arrays (the imaginary part would be dropped
+    silently), object and string arrays raise ``TypeError``, e.g. ``"Linear: x must be a real-valued
+    array (int or float), got dtype complex128"``. With ``finite=True`` NaN or +-inf raise ``ValueError``.
+    """
+    prefix = f"{who}: " if who else ""
+    try:
+        raw = np.asarray(value)
+    except ValueError as error:  # a ragged list
+        raise TypeError(
+            f"{prefix}{name} must be a real-valued array (int or float), got a ragged {type(value).__name__}"
+        ) from error
+    if raw.dtype.kind not in "iuf":
+        raise TypeError(f"{prefix}{name} must be a real-valued array (int or float), got dtype {raw.dtype}")
+    out = raw.astype(np.float64, copy=False)
+    if finite and not np.all(np.isfinite(out)):
+        raise ValueError(f"{prefix}{name} must contain only finite numbers, got NaN or inf")
+    return out

@@ -35,6 +35,7 @@ from typing import Any, Iterator, Mapping, Sequence
 import numpy as np
 
 from course_lib import checks
+from course_lib.scratch.losses import check_labels
 
 __all__ = [
     "softmax", "predict_proba", "average_probabilities", "ensemble_predict", "ensemble_accuracy", "log_loss",
@@ -44,7 +45,9 @@ __all__ = [
 
 def softmax(scores: np.ndarray) -> np.ndarray:
     """Row-wise softmax of (N, C) scores (max-shifted)."""
-    scores = np.asarray(scores, dtype=np.float64)
+    scores = checks.float_array(scores, "scores", "softmax")
+    if scores.ndim != 2 or scores.shape[1] < 1:
+        raise ValueError(f"softmax: scores must have shape (N, C) with C >= 1, got {scores.shape}")
     z = scores - scores.max(axis=1, keepdims=True)
     e = np.exp(z)
     return e / e.sum(axis=1, keepdims=True)
@@ -111,10 +114,11 @@ def ensemble_accuracy(models: Sequence[Any], x: Any, y: Any, weights: Sequence[f
 
 def log_loss(probs: np.ndarray, y: Any) -> float:
     r"""Mean cross-entropy :math:`-\frac1N \sum_i \ln p_{i, y_i}` of probabilities (N, C)."""
-    probs = np.asarray(probs, dtype=np.float64)
+    probs = checks.float_array(probs, "probs", "log_loss")
     y = np.asarray(y)
     if probs.ndim != 2 or y.shape != (probs.shape[0],):
         raise ValueError(f"log_loss: probs must be (N, C) and y (N,), got {probs.shape} and {y.shape}")
+    y = check_labels(y, probs.shape[0], probs.shape[1], "log_loss")
     return float(-np.mean(np.log(np.maximum(probs[np.arange(len(y)), y], 1e-300))))
 
 

@@ -205,6 +205,23 @@ def test_listings_do_not_scroll_sideways(browser, server, page):
 
 
 @pytest.mark.parametrize("page", PAGES)
+def test_outputs_do_not_scroll_sideways(browser, server, page):
+    """On a 1366-pixel-wide screen, no printed cell output (a table, a message) needs a scroll bar,
+    measured with the wrapping safety net of course.css switched off and hidden outputs opened."""
+    tab = browser.new_page(viewport={"width": 1366, "height": 900})
+    tab.goto(f"{server}/{page}.html", wait_until="load")
+    tab.add_style_tag(content=".cell_output pre { white-space: pre !important; overflow-wrap: normal !important; }")
+    tab.evaluate("() => document.querySelectorAll('details').forEach(d => { d.open = true; })")
+    overflow = tab.evaluate(
+        """() => Array.from(document.querySelectorAll('.cell_output pre'))
+            .map(e => e.scrollWidth - e.clientWidth)"""
+    )
+    tab.close()
+    wide = [px for px in overflow if px > 1]
+    assert not wide, f"{page}: {len(wide)} of {len(overflow)} outputs scroll sideways (by {wide} px)"
+
+
+@pytest.mark.parametrize("page", PAGES)
 def test_widgets_render(visits, page):
     v = visits[page]
     if v["widgetViews"]:

@@ -80,6 +80,15 @@ ALLOWED: dict[str, set[str]] = {
         "1%",  # protocol setting: the size of the myrtle.ai weight perturbations, 1% of the parameter norm
         "2.2",  # "Sec. 2.2" of Santurkar et al. (2018), a section number
     },
+    "12_training_practice.md": {
+        "2.5",  # quotation: the slides' "about 2.5 for 10 classes" initial loss
+        "2.3",  # quotation: the slides' example, the loss going from 2.3 to 3.2 with regularization on
+        "3.2",  # quotation: the same example
+        "2%",  # quotation: the slides' "enjoy 2% extra performance" of ensembles
+        "5%",  # mathematics: the top-5% quantile of Bergstra & Bengio's argument, 1 - 0.95^n
+        "0.05",  # protocol settings: learning rate of the growth and ensemble runs; weight std of the bad-init run
+        "100%",  # the target of the overfit-20-examples check (every example right), a protocol criterion
+    },
 }
 
 # A computed-looking number: a decimal (0.73, 1.5), a percentage (73%, 73 %), scientific notation

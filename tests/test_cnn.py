@@ -398,3 +398,72 @@ def test_bias_before_batch_norm_gets_no_gradient():
 def test_bad_options_are_named(cls, kwargs, word):
     with pytest.raises(ValueError, match=word):
         cls(1, 8, 10, **kwargs)
+
+
+# ----- dropout -----------------------------------------------------------------------------------
+DROPOUT_VARIANTS = [dict(dropout=0.5), dict(block_dropout=0.3), dict(dropout=0.4, block_dropout=0.2, norm="batch")]
+
+
+def _dropout_model(kwargs: dict) -> SimpleCNN:
+    model = SimpleCNN(1, 8, 10, channels=(3, 4), hidden=5, reg=0.1, rng=0, **kwargs)
+    _perturb(model, 3)
+    return model
+
+
+@pytest.mark.parametrize("kwargs", DROPOUT_VARIANTS)
+def test_gradient_check_with_dropout(kwargs):
+    """With fixed masks the loss is a smooth function of the parameters: central differences agree,
+    and the dropped units pass no gradient back."""
+    model = _dropout_model(kwargs)
+    x, y = _batch(model, 4, seed=12)
+    masks = model.sample_masks(np.random.default_rng(5), 4)
+    assert any(m is not None and not m.all() for m in masks)
+    _, grads = model.loss(x, y, masks=masks)
+    for name, p in model.params.items():
+        num = numerical_grad(lambda _: model.loss(x, y, masks=masks)[0], p, 1.0, h=1e-5)
+        err = np.linalg.norm(num - grads[name]) / max(np.linalg.norm(grads[name]), 1e-1)
+        assert err < 1e-8, f"{name}: relative error {err:.2e}"
+
+
+@pytest.mark.parametrize("kwargs", DROPOUT_VARIANTS)
+def test_twin_parity_with_dropout(kwargs):
+    """The same masks on both sides -> the same scores, loss and gradients (float64)."""
+    model = _dropout_model(kwargs)
+    s = model.spec
+    twin = TwinCNN(s.in_channels, s.image_size, s.n_classes, s.channels, s.hidden, reg=s.reg, rng=0,
+                   norm=s.norm, dropout=s.dropout or None, block_dropout=s.block_dropout or None)
+    twin.load_state_dict({k: torch.from_numpy(v) for k, v in {**model.params, **model.running}.items()})
+    x, y = _batch(model, 6)
+    masks = model.sample_masks(np.random.default_rng(6), 6)
+    t_masks = tuple(None if m is None else torch.from_numpy(m) for m in masks)
+    loss, grads = model.loss(x, y, masks=masks)
+    t_loss = twin.loss(torch.from_numpy(x), torch.from_numpy(y), masks=t_masks)
+    t_loss.backward()
+    assert float(t_loss.detach()) == pytest.approx(loss, rel=RTOL, abs=ATOL)
+    for name, param in twin.named_parameters():
+        torch.testing.assert_close(param.grad, torch.from_numpy(grads[name]), rtol=RTOL, atol=ATOL)
+    model.eval()
+    twin.eval()  # eval mode: no dropout on either side, the same deterministic scores
+    torch.testing.assert_close(twin.scores(torch.from_numpy(x)).detach(), torch.from_numpy(model.scores(x)),
+                               rtol=RTOL, atol=ATOL)
+    assert [None if m is None else tuple(m.shape) for m in twin.sample_masks(0, 6)] == [
+        None if m is None else m.shape for m in masks]
+
+
+def test_dropout_masks_are_fresh_in_training_and_absent_in_eval():
+    """Training mode: two calls draw two masks (different losses); eval mode: the plain network."""
+    model = SimpleCNN(1, 8, 10, channels=(3, 4), rng=0, dropout=0.5)
+    x, y = _batch(model, 8)
+    assert model.loss(x, y)[0] != model.loss(x, y)[0]
+    model.eval()
+    np.testing.assert_array_equal(model.scores(x), model.scores(x))
+    plain = SimpleCNN(1, 8, 10, channels=(3, 4), rng=0)
+    np.testing.assert_allclose(model.scores(x), plain.scores(x), rtol=1e-12)  # same weights: masks never shift them
+    assert "dropout=0.5" in repr(model) and "dropout" not in repr(plain)
+
+
+@pytest.mark.parametrize("cls", [SimpleCNN, TwinCNN])
+@pytest.mark.parametrize("kwargs", [{"dropout": 1.0}, {"dropout": -0.1}, {"block_dropout": 2}])
+def test_bad_dropout_is_named(cls, kwargs):
+    with pytest.raises(ValueError, match="dropout"):
+        cls(1, 8, 10, **kwargs)

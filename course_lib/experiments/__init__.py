@@ -126,6 +126,46 @@ Chapter 9 (overfitting and regularization):
 * :mod:`~course_lib.experiments.dropout_overfit` -- Srivastava et al. (2014), Figs. 9-10 scaled down: how much
   dropout, and for how much data.
 
+Chapter 10 (dropout):
+
+* :mod:`~course_lib.experiments.dropout_ensemble` -- Dropout as an ensemble: exact enumeration of every thinned
+  sub-network of a tiny net (weight scaling exact for a linear unit, the geometric mean for a softmax layer).
+* :mod:`~course_lib.experiments.dropout_mc` -- Srivastava et al. (2014), Fig. 11: weight scaling vs Monte-Carlo
+  averaging over k thinned networks.
+* :mod:`~course_lib.experiments.dropout_calibration` -- MC dropout as an uncertainty estimate (Gal & Ghahramani
+  2016): reliability diagrams and the expected calibration error.
+* :mod:`~course_lib.experiments.dropout_sparsity` -- Srivastava et al. (2014), Figs. 7-8: an autoencoder's code is
+  sparser with dropout.
+* :mod:`~course_lib.experiments.dropout_bn` -- Dropout before batch norm: the variance shift (Li et al. 2019).
+* :mod:`~course_lib.experiments.dropout_cnn` -- The deck's dropout experiments in a simple and a deeper CNN (digits;
+  CIFAR-10 from the command line).
+
+Chapter 11 (optimization):
+
+* :mod:`~course_lib.experiments.readable_optim` -- Not an experiment: the slides' gradient-descent loops with their
+  stopping tests inside the loop, tested equal to the library's Momentum.
+* :mod:`~course_lib.experiments.optimizer_paths` -- SGD, momentum, Nesterov, Adagrad, RMSProp, Adadelta and Adam on an
+  ill-conditioned quadratic, Rosenbrock's valley and a saddle point.
+* :mod:`~course_lib.experiments.optimizer_mlp` -- Kingma & Ba (2015), Fig. 2 scaled down: optimizers at their best
+  learning rate on an MLP for digits.
+* :mod:`~course_lib.experiments.adam_algebra` -- Adam's first step, its invariance to the gradient's scale, and what
+  bias correction does (exact).
+* :mod:`~course_lib.experiments.lr_curves` -- The slides' "which learning rate is best": four loss curves of one net.
+* :mod:`~course_lib.experiments.schedules_demo` -- Learning-rate schedules: their shapes and their effect on one run.
+
+Chapter 12 (training in practice):
+
+* :mod:`~course_lib.experiments.babysitting` -- The slides' babysitting checks on a 40-50-10 net (initial loss ln 10,
+  regularization raises it, overfit 20 examples, the range test, update/weight ratios); checkpoint, resume, early stop.
+* :mod:`~course_lib.experiments.net_growth` -- Start with one hidden layer of 50 units, then grow: validation
+  accuracy and the train/validation gap.
+* :mod:`~course_lib.experiments.curve_diagnosis` -- One real run per row of the loss-curve diagnosis table, classified
+  by ``babysit.diagnose_curves``.
+* :mod:`~course_lib.experiments.hparam_search` -- Random vs grid (Bergstra & Bengio 2012), 1 - 0.95^n, log-uniform
+  sampling, and a coarse-to-fine search on MNIST-1D scored on the validation split.
+* :mod:`~course_lib.experiments.ensembles_demo` -- Independent-model ensembles, checkpoint averaging and Polyak/EMA
+  parameter averages on MNIST-1D.
+
 Modules are imported on demand (``from course_lib.experiments import capacity``) so that
 importing this package stays cheap and never imports torch.
 """
@@ -174,4 +214,21 @@ __all__ = [
     "bias_variance",
     "regularizers",
     "dropout_overfit",
+    "dropout_ensemble",
+    "dropout_mc",
+    "dropout_calibration",
+    "dropout_sparsity",
+    "dropout_bn",
+    "dropout_cnn",
+    "readable_optim",
+    "optimizer_paths",
+    "optimizer_mlp",
+    "adam_algebra",
+    "lr_curves",
+    "schedules_demo",
+    "babysitting",
+    "net_growth",
+    "curve_diagnosis",
+    "hparam_search",
+    "ensembles_demo",
 ]

@@ -82,7 +82,7 @@ class AllPositiveResult:
 
     def table(self) -> str:
         rows = [f"{'input':<13} {'lambda(M)':>9} {'lambda(H)':>9} {'2/lambda(H)':>11} {'same-sign':>9}  "
-                f"best lr / steps to loss {self.threshold} per seed"]
+                f"per seed: best lr/steps to {self.threshold}"]
         for name in INPUTS:
             runs = self.runs(name)
             cells = ", ".join(f"{r.best_lr:g}/{r.best_steps}" if r.best_steps is not None else "-" for r in runs)

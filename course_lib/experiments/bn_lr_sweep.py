@@ -59,11 +59,13 @@ class SweepResult:
         return np.array([self.lrs[np.nonzero(row)[0][-1]] if row.any() else np.nan for row in ok])
 
     def table(self) -> str:
-        lines = [f"{'lr':>9}" + "".join(f"{'loss ' + k:>18}{'val acc ' + k:>20}" for k in self.final_loss)
+        # one group of columns per network, so the table fits 88 characters
+        lines = [(" " * 9 + "".join(f"   {k:<17}" for k in self.final_loss)).rstrip(),
+                 f"{'lr':>9}" + "".join(f"{'loss':>10}{'val acc':>10}" for _ in self.final_loss)
                  + "   (mean over seeds)"]
         for j, lr in enumerate(self.lrs):
             lines.append(f"{lr:>9g}" + "".join(
-                f"{np.mean(self.final_loss[k][:, j]):>18.3g}{np.mean(self.val_acc[k][:, j]):>20.1%}"
+                f"{np.mean(self.final_loss[k][:, j]):>10.3g}{np.mean(self.val_acc[k][:, j]):>10.1%}"
                 for k in self.final_loss))
         lines.append("largest lr that trains, per seed: " + "; ".join(
             f"{k}: {np.array2string(self.largest_lr(k))}" for k in self.final_loss))

@@ -78,12 +78,14 @@ class BNMnistResult:
 
     def table(self, every: int = 500) -> str:
         rows = sorted({self.at(s) for s in range(0, int(self.steps[-1]) + 1, every)})
-        head = f"{'step':>6}" + "".join(f"{'acc ' + k:>18}" for k in self.runs) + "".join(
-            f"{'p15/p50/p85 ' + k:>28}" for k in self.runs)
+        acc_w = max(len("acc " + k) for k in self.runs) + 2  # narrow columns: the table fits 88 characters
+        pct_w = max(19, max(len("p15/p50/p85 " + k) for k in self.runs) + 2)
+        head = f"{'step':>6}" + "".join(f"{'acc ' + k:>{acc_w}}" for k in self.runs) + "".join(
+            f"{'p15/p50/p85 ' + k:>{pct_w}}" for k in self.runs)
         lines = [head]
         for r in rows:
-            accs = "".join(f"{run.test_acc[r]:>18.1%}" for run in self.runs.values())
-            pcts = "".join(f"{'/'.join(f'{v:+.2f}' for v in run.percentiles[r, :, self.unit]):>28}"
+            accs = "".join(f"{run.test_acc[r]:>{acc_w}.1%}" for run in self.runs.values())
+            pcts = "".join(f"{'/'.join(f'{v:+.2f}' for v in run.percentiles[r, :, self.unit]):>{pct_w}}"
                            for run in self.runs.values())
             lines.append(f"{int(self.steps[r]):>6}{accs}{pcts}")
         return "\n".join(lines)

@@ -160,15 +160,18 @@ class DeadResult:
 
     def table(self) -> str:
         widths = self.runs[LABELS[0]][0].widths if LABELS[0] in self.runs else next(iter(self.runs.values()))[0].widths
+        cols = [max(8, len(s) + 2) for s in STAGES]  # narrow columns: the table fits 88 characters
         lines = [f"units (of {widths}) off for every training image, mean over {len(self.seeds)} seeds; "
                  "validation error",
-                 f"{'':<12}{'layer':>6}" + "".join(f"{s:>12}" for s in STAGES) + "".join(
-                     f"{'err ' + s:>16}" for s in STAGES[2:])]
+                 f"{'':<12}{'layer':>6}" + "".join(f"{s:>{w}}" for s, w in zip(STAGES, cols, strict=True)) + "".join(
+                     f"{'err ' + s:>{len(s) + 6}}" for s in STAGES[2:])]
         for label in self.runs:
             off, err = self.off(label).mean(axis=0), self.val_error(label).mean(axis=0)
             for layer in range(off.shape[1]):
-                errs = "".join(f"{e:>16.1%}" for e in err[2:]) if layer == 0 else ""
-                lines.append(f"{label:<12}{layer + 1:>6}" + "".join(f"{v:>12.1f}" for v in off[:, layer]) + errs)
+                errs = "".join(f"{e:>{len(s) + 6}.1%}" for e, s in zip(err[2:], STAGES[2:], strict=True))
+                lines.append(f"{label:<12}{layer + 1:>6}"
+                             + "".join(f"{v:>{w}.1f}" for v, w in zip(off[:, layer], cols, strict=True))
+                             + (errs if layer == 0 else ""))
         return "\n".join(lines)
 
 
@@ -253,10 +256,11 @@ class SaturationResult:
 
     def table(self, every: int = 250) -> str:
         rows = sorted({self.at(s) for s in range(0, int(self.steps[-1]) + 1, every)})
-        lines = [f"{'step':>6}" + "".join(f"{'top mean ' + k:>22}{'top <0.05 ' + k:>22}{'val acc ' + k:>20}"
-                                          for k in self.runs)]
+        # one group of columns per network, so the table fits 88 characters
+        lines = [(" " * 6 + "".join(f"   {k:<27}" for k in self.runs)).rstrip(),
+                 f"{'step':>6}" + "".join(f"{'top mean':>10}{'top <0.05':>11}{'val acc':>9}" for _ in self.runs)]
         for r in rows:
-            cells = [f"{run.mean[r, -1]:>22.3f}{run.low[r, -1]:>22.1%}{run.val_acc[r]:>20.1%}"
+            cells = [f"{run.mean[r, -1]:>10.3f}{run.low[r, -1]:>11.1%}{run.val_acc[r]:>9.1%}"
                      for run in self.runs.values()]
             lines.append(f"{int(self.steps[r]):>6}" + "".join(cells))
         return "\n".join(lines)

@@ -102,15 +102,16 @@ class DeadReLUResult:
 
     def table(self, layer: int = 0) -> str:
         """Mean over seeds of layer ``layer``'s off units at each stage, revived units, final error."""
-        width = max(len(s) for s in self.labels) + 2
-        head = (f"{'variant':<{width}}" + "".join(f"{s:>12}" for s in STAGES) + f"{'revived':>9}"
-                + f"{'err after':>11}{'err end':>9}")
+        width = max(len(s) for s in self.labels) + 1
+        cols = [max(8, len(s) + 2) for s in STAGES]
+        head = (f"{'variant':<{width}}" + "".join(f"{s:>{w}}" for s, w in zip(STAGES, cols, strict=True))
+                + f"{'revived':>9}{'err after':>11}{'err end':>9}")
         lines = [f"layer {layer + 1}: units (of {self.runs[self.labels[0]][0].widths[layer]}) off for every "
                  f"training image, mean over {len(self.seeds)} seeds", head]
         for label in self.labels:
             off = self.off(label)[:, :, layer].mean(axis=0)
             err = self.val_error(label).mean(axis=0)
-            lines.append(f"{label:<{width}}" + "".join(f"{v:>12.1f}" for v in off)
+            lines.append(f"{label:<{width}}" + "".join(f"{v:>{w}.1f}" for v, w in zip(off, cols, strict=True))
                          + f"{self.revived(label)[:, layer].mean():>9.1f}{err[2]:>11.1%}{err[3]:>9.1%}")
         return "\n".join(lines)
 

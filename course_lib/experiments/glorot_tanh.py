@@ -82,14 +82,14 @@ class GlorotTanhResult:
         lines = []
         for name, field in (("std of activations h_l", self.act_std), ("std of back-propagated dJ/dz_l", self.back_std),
                             ("std of weight gradients dJ/dW_l", self.weight_grad_std)):
-            lines.append(f"{name:<34}" + "".join(f"{'layer ' + str(layer):>11}" for layer in layers))
+            lines.append(f"{name:<33}" + "".join(f"{'layer ' + str(layer):>11}" for layer in layers))
             for init in self.inits:
-                lines.append(f"  {init:<32}" + "".join(f"{v:>11.3e}" for v in field[init]))
+                lines.append(f"  {init:<31}" + "".join(f"{v:>11.3e}" for v in field[init]))
         lines.append("")
         for init in self.inits:
-            lines.append(f"{init:<11} forward ratio/layer {self.forward_ratio(init):.3f}, "
-                         f"backward ratio/layer {self.backward_ratio(init):.3f}, "
-                         f"weight-gradient spread max/min {self.weight_grad_spread(init):.2f}")
+            lines.append(f"{init:<11} ratio/layer: forward {self.forward_ratio(init):.3f}, "
+                         f"backward {self.backward_ratio(init):.3f}; "
+                         f"dJ/dW_l spread max/min {self.weight_grad_spread(init):.2f}")
         return "\n".join(lines)
 
 

@@ -71,11 +71,11 @@ class InitTrainingResult:
     def table(self) -> str:
         lines = [f"{'-'.join(map(str, self.dims[:2]))}-...-{'-'.join(map(str, self.dims[-2:]))} "
                  f"({len(self.dims) - 1} linear layers); chance loss ln 10 = {self.chance_loss:.4f}",
-                 f"{'scheme':<17}{'seed':>5}{'first loss':>12}{'last-epoch loss':>17}{'val acc':>9}"
-                 f"{'mean |dJ/dW1|':>15}{'mean |dJ/dW' + str(len(self.dims) - 1) + '|':>16}"]
+                 f"{'scheme':<16}{'seed':>5}{'first loss':>12}{'last-epoch loss':>17}{'val acc':>8}"
+                 f"{'mean |dJ/dW1|':>14}{'mean |dJ/dW' + str(len(self.dims) - 1) + '|':>15}"]
         for (scheme, seed), r in self.runs.items():
-            lines.append(f"{scheme:<17}{seed:>5}{r.initial_loss:>12.4f}{r.final_loss:>17.4f}{r.val_acc:>9.1%}"
-                         f"{r.grad_abs_mean[0]:>15.2e}{r.grad_abs_mean[-1]:>16.2e}")
+            lines.append(f"{scheme:<16}{seed:>5}{r.initial_loss:>12.4f}{r.final_loss:>17.4f}{r.val_acc:>8.1%}"
+                         f"{r.grad_abs_mean[0]:>14.2e}{r.grad_abs_mean[-1]:>15.2e}")
         return "\n".join(lines)
 
 

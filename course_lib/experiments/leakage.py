@@ -54,17 +54,18 @@ class LeakageResult:
     def table(self) -> str:
         g = self.all_stats_gain
         rows = [
-            f"1. standardize with train+test statistics: test accuracy change {g.mean():+.2%} "
-            f"(per seed {', '.join(f'{v:+.1%}' for v in g)}); largest mean shift "
-            f"{self.stat_shift.max():.3f} std; predictions changed per seed: {self.changed_predictions.tolist()}",
+            f"1. standardize with train+test statistics: test accuracy change {g.mean():+.2%}",
+            f"   (per seed {', '.join(f'{v:+.1%}' for v in g)}); largest mean shift {self.stat_shift.max():.3f} std;",
+            f"   predictions changed per seed: {self.changed_predictions.tolist()}",
             "2. statistics at inference, batches of 32:",
         ]
         for batches in ("random", "one class"):
             a, b = self.batch_acc[(batches, "train")], self.batch_acc[(batches, "own batch")]
             rows.append(f"   {batches:<10} train stats {a.mean():.1%}, own-batch stats {b.mean():.1%}")
         rows.append(f"3. pure noise, k features selected on train+test: {self.noise_acc_leaky.mean():.1%} "
-                    f"+- {self.noise_acc_leaky.std():.1%}; on train only: {self.noise_acc_honest.mean():.1%} "
-                    f"+- {self.noise_acc_honest.std():.1%}  (chance 50%)")
+                    f"+- {self.noise_acc_leaky.std():.1%};")
+        rows.append(f"   on train only: {self.noise_acc_honest.mean():.1%} +- {self.noise_acc_honest.std():.1%}"
+                    "  (chance 50%)")
         return "\n".join(rows)
 
 

@@ -56,17 +56,19 @@ class SmallRandomResult:
 
     def table(self) -> str:
         lines = [f"tanh, {self.depth} layers of {self.width}: std of h_l (and % saturated, |h| > 0.95)"]
-        lines.append(f"{'weight std':<12}" + "".join(f"{'h_' + str(layer):>11}" for layer in range(1, self.depth + 1)))
-        for scale in self.scales:
-            lines.append(f"{scale:<12g}" + "".join(f"{s.std:>11.2e}" for s in self.stats[scale]))
-            lines.append(f"{'':<12}" + "".join(f"{s.saturated:>11.0%}" for s in self.stats[scale]))
+        for first in range(0, self.depth, 5):  # five layers per block: fits 88 characters
+            shown = range(first, min(first + 5, self.depth))
+            lines.append(f"{'weight std':<12}" + "".join(f"{'h_' + str(layer + 1):>11}" for layer in shown))
+            for scale in self.scales:
+                lines.append(f"{scale:<12g}" + "".join(f"{self.stats[scale][i].std:>11.2e}" for i in shown))
+                lines.append(f"{'':<12}" + "".join(f"{self.stats[scale][i].saturated:>11.0%}" for i in shown))
         for name, net in (("shallow", self.shallow), ("deep", self.deep)):
             if net is not None:
                 h = net.history
                 last_epoch_loss = np.mean(h.loss[-h.steps_per_epoch:])
-                lines.append(f"{name} {'-'.join(map(str, net.dims))}: loss {h.loss[0]:.3f} -> {last_epoch_loss:.3f}"
-                             f" (ln 10 = {self.chance_loss:.3f}), test accuracy {net.test_acc:.1%}, "
-                             f"first mean |dJ/dW1| {net.first_grad_W1:.1e}")
+                lines.append(f"{name} {'-'.join(map(str, net.dims))}: first mean |dJ/dW1| {net.first_grad_W1:.1e}")
+                lines.append(f"  loss {h.loss[0]:.3f} -> {last_epoch_loss:.3f} (ln 10 = {self.chance_loss:.3f}), "
+                             f"test accuracy {net.test_acc:.1%}")
         return "\n".join(lines)
 
 

@@ -214,8 +214,10 @@ class XorSizeSweep:
     def table(self) -> str:
         rows = [f"{'hidden':>6} {'solved':>8}   largest |target - output| per start"]
         for h in self.hidden_sizes:
-            errors = " ".join(f"{e:.2f}" for e in self.sweeps[h].max_output_error)
-            rows.append(f"{h:>6} {self.success_count(h):>3} / {len(self.seeds):<3}  {errors}")
+            errors = [f"{e:.2f}" for e in self.sweeps[h].max_output_error]
+            lines = [" ".join(errors[i : i + 10]) for i in range(0, len(errors), 10)] or [""]
+            rows.append(f"{h:>6} {self.success_count(h):>3} / {len(self.seeds):<3}  {lines[0]}")
+            rows += [" " * 18 + line for line in lines[1:]]  # ten starts a line: fits 88 characters
         return "\n".join(rows)
 
 

@@ -87,12 +87,14 @@ class ZigzagResult:
         return w1, w2, 0.5 * np.mean(diff**2, axis=-1)
 
     def table(self) -> str:
-        lines = [f"{'':<18}{'same-sign grads':>16}{'SGD steps':>11}{'path/straight':>15}{'(+,+)/(-,-) steps':>19}"
+        # columns: examples whose gradient has same-sign components, SGD steps to reach w*, SGD path
+        # length / straight line, share of SGD steps into (+,+) or (-,-), cond(H), GD steps to reach w*
+        lines = [f"{'':<16}{'same sign':>11}{'SGD steps':>11}{'path/straight':>15}{'(+,+)/(-,-)':>13}"
                  f"{'cond(H)':>9}{'GD steps':>10}"]
         for c in self.cases:
             lines.append(
-                f"{c.name:<18}{c.same_sign_fraction:>16.0%}{c.sgd_steps_to_tol:>11d}{c.path_ratio:>15.2f}"
-                f"{c.sgd_same_quadrant:>19.0%}{c.condition_number:>9.1f}{c.gd_steps_to_tol:>10d}"
+                f"{c.name:<16}{c.same_sign_fraction:>11.0%}{c.sgd_steps_to_tol:>11d}{c.path_ratio:>15.2f}"
+                f"{c.sgd_same_quadrant:>13.0%}{c.condition_number:>9.1f}{c.gd_steps_to_tol:>10d}"
             )
         return "\n".join(lines)
 

@@ -1,10 +1,12 @@
 """Exercise generation and grading for the course.
 
-Two commands (``python -m course_lib.grading --help``)::
+Three commands (``python -m course_lib.grading --help``)::
 
     python -m course_lib.grading assign [--check] [--source solutions] [--dest exercises]
     python -m course_lib.grading grade PATH [PATH ...] [--json FILE] [--csv FILE]
-                                 [--timeout S] [--memory-mb M]
+                                 [--timeout S] [--memory-mb M] [--jobs N]
+                                 [--checks DIR [--checks-only]]
+    python -m course_lib.grading nbgrader-source --dest COURSE_DIR [NN_topic ...]
 
 Modules, in the order data flows through them:
 
@@ -17,7 +19,9 @@ Modules, in the order data flows through them:
 * :mod:`.sandbox`, ``_sandbox_child.py`` -- running student code in a limited subprocess;
 * :mod:`.codec`        -- pickle-free transport of values out of the sandbox;
 * :mod:`.compare`      -- expected vs actual, with messages for students;
-* :mod:`.grade`        -- putting it together; :mod:`.report` -- table, JSON, CSV.
+* :mod:`.grade`        -- putting it together (a class in parallel); :mod:`.report` -- table,
+  JSON, CSV; :mod:`.summary` -- the class summary (per question, histogram of totals);
+* :mod:`.nbgrader_export` -- the solutions as nbgrader source notebooks.
 
 Isolation, and its limits
 -------------------------

@@ -12,7 +12,15 @@ call.  Those expected values never leave the grader process.  A question whose c
 cannot be built (a bug in the checks file, the reference raising) keeps the traceback in
 ``PreparedQuestion.error`` and is reported as an internal grader error; the other
 questions are graded as usual.  Results are cached per
-(set, solutions dir, checks dir), so grading a folder of submissions computes them once.
+(set, solutions dir, checks files), so grading a folder of submissions computes them once;
+loading is serialised by a lock, so submissions may be graded from several threads.
+
+Private checks (``private_checks_dir``, the command line's ``--checks DIR``): an
+instructor's folder of checks files in the same format.  When it holds ``NN_name.py``,
+its questions are merged with the built-in ones (:func:`merge_questions`): a private
+question with the name of a built-in one replaces it (in place), the others are added
+after the built-in ones.  Sets without a private file are graded with the built-in checks
+only, and a set with only a private file with the private checks only.
 """
 
 from __future__ import annotations
@@ -22,6 +30,7 @@ import inspect
 import io
 import math
 import re
+import threading
 import traceback
 from dataclasses import dataclass
 from pathlib import Path
@@ -39,6 +48,7 @@ __all__ = [
     "PreparedQuestion",
     "load_exercise_set",
     "find_source",
+    "merge_questions",
     "strip_magics",
     "source_stems",
     "SOURCE_STEM_RE",
@@ -222,30 +232,55 @@ def _prepare(question: Question, reference: dict, source: Path) -> PreparedQuest
 
 
 _CACHE: dict[tuple, ExerciseSet] = {}
+_LOCK = threading.Lock()  # one reference at a time: it runs in this process (and redirects stdout)
 
 
-def load_exercise_set(name: str, solutions_dir: str | Path, checks_dir: str | Path | None = None) -> ExerciseSet:
+def merge_questions(builtin: list[Question], private: list[Question]) -> list[Question]:
+    """The built-in questions with the private ones on top: a private question named like a
+    built-in one replaces it where it stood; the other private questions follow, in their order."""
+    by_name = {q.name: q for q in private}
+    merged = [by_name.pop(q.name, q) for q in builtin]
+    return merged + [q for q in private if q.name in by_name]
+
+
+def _mtime(path: Path) -> int:
+    return path.stat().st_mtime_ns if path.exists() else 0
+
+
+def load_exercise_set(
+    name: str,
+    solutions_dir: str | Path,
+    checks_dir: str | Path | None = None,
+    private_checks_dir: str | Path | None = None,
+) -> ExerciseSet:
     """Load (and cache) the trusted material of exercise set ``name``; see the module docstring.
 
-    Raises :class:`~course_lib.grading.spec.ChecksError` for instructor-side problems.
+    ``checks_dir`` replaces the package's checks folder; ``private_checks_dir`` adds an
+    instructor's checks on top of it (see the module docstring).  Raises
+    :class:`~course_lib.grading.spec.ChecksError` for instructor-side problems.
     """
     solutions_dir = Path(solutions_dir).resolve()
     checks_dir = Path(checks_dir or CHECKS_DIR).resolve()
     source = find_source(name, solutions_dir)
     checks_file = checks_dir / f"{name}.py"
-    key = (
-        name,
-        str(source),
-        source.stat().st_mtime_ns,
-        str(checks_file),
-        checks_file.stat().st_mtime_ns if checks_file.exists() else 0,
-    )
-    if key in _CACHE:
-        return _CACHE[key]
-    questions = load_checks(name, checks_dir)
-    nb = read_source(source)
-    reference = _run_reference(nb, source)
-    prepared = [_prepare_or_report(q, reference, source) for q in questions]
-    ex = ExerciseSet(name=name, source=source, notebook=nb, questions=prepared)
-    _CACHE[key] = ex
-    return ex
+    private_file = Path(private_checks_dir).resolve() / f"{name}.py" if private_checks_dir else None
+    if private_checks_dir and not Path(private_checks_dir).is_dir():
+        raise ChecksError(f"the private checks folder {private_checks_dir} does not exist")
+    key = (name, str(source), source.stat().st_mtime_ns, str(checks_file), _mtime(checks_file))
+    if private_file is not None:
+        key += (str(private_file), _mtime(private_file))
+    with _LOCK:
+        if key in _CACHE:
+            return _CACHE[key]
+        if private_file is not None and private_file.is_file():
+            private = load_checks(name, private_file.parent)
+            builtin = load_checks(name, checks_dir) if checks_file.is_file() else []
+            questions = merge_questions(builtin, private)
+        else:
+            questions = load_checks(name, checks_dir)
+        nb = read_source(source)
+        reference = _run_reference(nb, source)
+        prepared = [_prepare_or_report(q, reference, source) for q in questions]
+        ex = ExerciseSet(name=name, source=source, notebook=nb, questions=prepared)
+        _CACHE[key] = ex
+        return ex

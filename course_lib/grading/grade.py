@@ -37,12 +37,20 @@ Faults of the submission and faults of the grader are kept apart:
 
 The report's ``isolation`` entry is the weakest isolation reported by the children that
 ran the submission's code (:func:`~course_lib.grading.sandbox.isolation_entry`).
+
+A class (:func:`grade_paths`): the notebooks of every folder given are graded in parallel,
+at most ``jobs`` sandboxes at a time (default ``os.cpu_count()``), in threads of this
+process that each wait on their sandboxed children; the reports come back in the order
+the notebooks were found, whatever order they finished in.  Each report's ``student`` is
+the first folder under the folder given (``submissions/alice/01_backprop.ipynb`` ->
+``alice``), or the file stem for a notebook directly in it or given by itself.
 """
 
 from __future__ import annotations
 
 import os
 import signal
+import threading
 import time
 import traceback
 from dataclasses import dataclass
@@ -63,6 +71,7 @@ __all__ = [
     "grade_paths",
     "collect_notebooks",
     "default_solutions_dir",
+    "student_of",
     "METADATA_KEY",
 ]
 
@@ -83,6 +92,14 @@ class GradingError(RuntimeError):
 class InternalGradingError(GradingError):
     """The grader's own material or machinery failed (a checks file or reference solution
     that cannot be loaded, a sandbox that cannot be started): not the submission's fault."""
+
+
+_CANCEL = threading.Event()
+"""Set by :func:`grade_paths` on Ctrl-C: every thread's scheduling loop stops and kills its children."""
+
+
+class GradingCancelled(KeyboardInterrupt):
+    """Raised in a grading thread when the grading of a class was interrupted."""
 
 
 TAMPERED = "the results of {fn} came back malformed (was the sandbox tampered with?)"
@@ -382,6 +399,8 @@ class _QuestionRuns:
                         running.remove(entry)
                         self.handle(task, outcome, excluded)
                 if running:
+                    if _CANCEL.is_set():
+                        raise GradingCancelled()
                     time.sleep(0.005)
         finally:
             for _task, child, _excluded in running:  # only after an exception
@@ -569,9 +588,14 @@ def grade_notebook(
     jobs: int | None = None,
     isolate: bool = False,
     display_name: str | None = None,
+    private_checks_dir: str | Path | None = None,
 ) -> NotebookReport:
     """Grade one notebook; raises :class:`GradingError` if it cannot be graded at all
-    (:class:`InternalGradingError` when that is the grader's own failure)."""
+    (:class:`InternalGradingError` when that is the grader's own failure).
+
+    ``checks_dir`` replaces the package's checks folder; ``private_checks_dir`` adds an
+    instructor's private checks on top of it (see :mod:`.exercise_set`).  ``jobs`` bounds
+    the sandboxes of this notebook running at once (only ``isolate`` runs several)."""
     path = Path(path)
     name = display_name or str(path)
     solutions_dir = Path(solutions_dir) if solutions_dir else default_solutions_dir()
@@ -590,7 +614,7 @@ def grade_notebook(
         raise GradingError(str(exc)) from None
     set_name = _identify(path, nb, known)
     try:
-        exercise = load_exercise_set(set_name, solutions_dir, checks_dir)
+        exercise = load_exercise_set(set_name, solutions_dir, checks_dir, private_checks_dir)
     except Exception as exc:
         raise InternalGradingError(
             f"the exercise set {set_name} could not be loaded: {exc}", traceback.format_exc()
@@ -632,15 +656,53 @@ def collect_notebooks(path: Path) -> list[Path]:
     return found
 
 
+def student_of(notebook: Path, given: Path) -> str:
+    """Who a notebook belongs to: the first folder under the folder ``given``, else its file stem."""
+    if given.is_dir():
+        try:
+            parts = notebook.relative_to(given).parts
+        except ValueError:
+            parts = ()
+        if len(parts) > 1:
+            return parts[0]
+    return notebook.stem
+
+
+def _grade_one(nb_path: Path, student: str, kwargs: dict) -> tuple[NotebookReport, str | None]:
+    """Grade one notebook of :func:`grade_paths`: its report, and the error if it was not graded."""
+    try:
+        report, error = grade_notebook(nb_path, **kwargs), None
+    except GradingError as exc:
+        error = f"{nb_path}: {exc}"
+        internal = isinstance(exc, InternalGradingError)
+        notes = [exc.details] if exc.details else []
+        report = NotebookReport(notebook=str(nb_path), error=str(exc), internal=internal, notes=notes)
+    except KeyboardInterrupt:
+        raise
+    except Exception as exc:  # a bug in the grader: say so, and grade the other notebooks
+        message = f"internal grader error: {type(exc).__name__}: {exc}"
+        error = f"{nb_path}: {message}"
+        report = NotebookReport(notebook=str(nb_path), error=message, internal=True, notes=[traceback.format_exc()])
+    report.student = student
+    return report, error
+
+
 def grade_paths(
-    paths: list[str | Path], **kwargs
+    paths: list[str | Path], *, jobs: int | None = None, **kwargs
 ) -> tuple[list[NotebookReport], list[str]]:
     """Grade files and folders; returns the reports and the errors of notebooks not graded.
 
     A notebook that cannot be graded gets a report with ``error`` set (and ``internal``
     when the grader failed, with the traceback in its notes); the others are still graded.
+    Notebooks are graded in parallel, at most ``jobs`` sandboxes at a time (default
+    ``os.cpu_count()``); the reports keep the order in which the notebooks were found.
+    ``kwargs`` go to :func:`grade_notebook`.
     """
-    reports, errors = [], []
+    if jobs is not None and (isinstance(jobs, bool) or not isinstance(jobs, int) or jobs < 1):
+        raise ValueError(f"jobs must be a positive integer, got {jobs!r}")
+    jobs = jobs or os.cpu_count() or 1
+    errors: list[str] = []
+    work: list[tuple[Path, str]] = []
     for raw in paths:
         path = Path(raw)
         if not path.exists():
@@ -649,18 +711,32 @@ def grade_paths(
         notebooks = collect_notebooks(path)
         if path.is_dir() and not notebooks:
             errors.append(f"{raw}: no notebooks found")
-        for nb_path in notebooks:
-            try:
-                reports.append(grade_notebook(nb_path, **kwargs))
-            except GradingError as exc:
-                errors.append(f"{nb_path}: {exc}")
-                internal = isinstance(exc, InternalGradingError)
-                notes = [exc.details] if exc.details else []
-                reports.append(NotebookReport(notebook=str(nb_path), error=str(exc), internal=internal, notes=notes))
-            except Exception as exc:  # a bug in the grader: say so, and grade the other notebooks
-                message = f"internal grader error: {type(exc).__name__}: {exc}"
-                errors.append(f"{nb_path}: {message}")
-                reports.append(
-                    NotebookReport(notebook=str(nb_path), error=message, internal=True, notes=[traceback.format_exc()])
-                )
+        work.extend((nb_path, student_of(nb_path, path)) for nb_path in notebooks)
+    workers = max(1, min(jobs, len(work)))
+    kwargs = dict(kwargs, jobs=max(1, jobs // workers))  # at most about `jobs` sandboxes in all
+    if workers == 1:
+        results = [_grade_one(nb_path, student, kwargs) for nb_path, student in work]
+    else:
+        results = _grade_in_threads(work, workers, kwargs)
+    reports = [report for report, _ in results]
+    errors.extend(error for _, error in results if error)
     return reports, errors
+
+
+def _grade_in_threads(work: list[tuple[Path, str]], workers: int, kwargs: dict) -> list:
+    """:func:`_grade_one` for every notebook in ``work``, ``workers`` at a time, in order.
+
+    On Ctrl-C the notebooks not started are dropped and the sandboxes running are killed."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="grade")
+    try:
+        futures = [pool.submit(_grade_one, nb_path, student, kwargs) for nb_path, student in work]
+        return [f.result() for f in futures]
+    except BaseException:
+        _CANCEL.set()
+        pool.shutdown(wait=True, cancel_futures=True)
+        _CANCEL.clear()
+        raise
+    finally:
+        pool.shutdown(wait=True)

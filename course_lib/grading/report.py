@@ -33,6 +33,7 @@ import csv
 import json
 import textwrap
 from dataclasses import dataclass, field
+from pathlib import Path
 
 __all__ = ["QuestionResult", "NotebookReport", "INTERNAL", "to_json", "format_table", "format_isolation", "write_csv"]
 
@@ -64,7 +65,9 @@ class QuestionResult:
 class NotebookReport:
     """The grade of one notebook.
 
-    ``exercise`` (the exercise set) is printed in the table but not part of the JSON.
+    ``exercise`` (the exercise set) is printed in the table but not part of the JSON;
+    ``student`` (set when grading a class: the subfolder name or the file stem) is a
+    column of the CSV, not part of the JSON either (its ``notebook`` path names it).
     ``error`` is set when the notebook could not be graded at all, and ``internal`` when
     that (or any question) was the grader's own failure; ``isolation`` is the sandbox's
     report (see the module docstring).
@@ -77,6 +80,7 @@ class NotebookReport:
     error: str = ""
     internal: bool = False
     isolation: dict | None = None
+    student: str = ""
 
     @property
     def score(self) -> float:
@@ -189,7 +193,9 @@ def write_csv(reports: list[NotebookReport], path) -> None:
     """One row per notebook: notebook, exercise, score, max_score, the points per question,
     ``error`` (why it was not graded, or ``internal grader error``), then the isolation:
     ``isolation_landlock_abi`` (0: no Landlock), ``isolation_rlimits`` (the limits in force,
-    space-separated), ``isolation_timeout_s``, ``isolation_writes``, ``isolation_network``."""
+    space-separated), ``isolation_timeout_s``, ``isolation_writes``, ``isolation_network``,
+    and last ``student`` (the subfolder name or file stem, see
+    :func:`~course_lib.grading.grade.student_of`; new columns only ever go at the end)."""
     qnames: list[str] = []
     for r in reports:
         for q in r.questions:
@@ -199,7 +205,7 @@ def write_csv(reports: list[NotebookReport], path) -> None:
         w = csv.writer(fh)
         w.writerow(
             ["notebook", "exercise", "score", "max_score", *qnames, "error",
-             *(f"isolation_{c}" for c in CSV_ISOLATION_COLUMNS)]
+             *(f"isolation_{c}" for c in CSV_ISOLATION_COLUMNS), "student"]
         )
         for r in reports:
             pts = {q.name: q.points for q in r.questions}
@@ -208,5 +214,5 @@ def write_csv(reports: list[NotebookReport], path) -> None:
                 error = "internal grader error" + (f": {error}" if error else "")
             w.writerow(
                 [r.notebook, r.exercise, r.score, r.max_score, *[pts.get(n, "") for n in qnames], error,
-                 *_isolation_cells(r.isolation)]
+                 *_isolation_cells(r.isolation), r.student or Path(r.notebook).stem]
             )

@@ -12,7 +12,10 @@ Every op is a class with two static methods::
   to a relative error of about 1e-8.
 * Randomness is injected (an ``np.random.Generator`` is passed in); there is no global RNG.
 * State goes in and comes out as values (optimizer state: ``step(w, dw, state) -> (w, state)``).
-* Bad input raises a ``ValueError`` that names the problem.
+* Bad input raises a ``ValueError`` that names the problem, or a ``TypeError`` for a wrong kind
+  of data: lists and integer arrays are converted to float64 exactly; bool, complex, object and
+  string arrays are refused (:func:`course_lib.checks.float_array`). NaN and inf in data propagate
+  as in torch; in hyperparameters they are refused.
 
 This package never imports torch (``tests/test_boundary.py`` checks it). Its twin built from
 torch operations is :mod:`course_lib.torch_impl`, with the same module names.

@@ -14,6 +14,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from course_lib import checks
+
 __all__ = [
     "Sigmoid", "SigmoidCache", "Tanh", "TanhCache", "LeCunTanh", "LeCunTanhCache", "LECUN_SCALE", "LECUN_SLOPE",
     "ReLU", "ReLUCache", "LeakyReLU", "LeakyReLUCache", "PReLU", "PReLUCache", "ELU", "ELUCache",
@@ -22,7 +24,7 @@ __all__ = [
 
 
 def _check_dout(dout: np.ndarray, shape: tuple[int, ...], who: str) -> np.ndarray:
-    dout = np.asarray(dout, dtype=np.float64)
+    dout = checks.float_array(dout, "dout", f"{who}.backward")
     if dout.shape != shape:
         raise ValueError(f"{who}.backward: dout must have the input's shape {shape}, got {dout.shape}")
     return dout
@@ -57,7 +59,8 @@ def stable_sigmoid(x: np.ndarray) -> np.ndarray:
     large positive ``x`` it gives ``inf/inf = nan``.) Every step after the first works
     in place, on the one new array.
     """
-    out = np.negative(np.asarray(x, dtype=np.float64))  # a new array, ours to overwrite
+    x = checks.float_array(x, "x", "stable_sigmoid")
+    out = np.negative(x)  # a new array, ours to overwrite
     with np.errstate(over="ignore"):
         np.exp(out, out=out)  # e^{-x}
     out += 1.0
@@ -89,7 +92,7 @@ class Sigmoid:
 
     @staticmethod
     def forward(x: np.ndarray) -> tuple[np.ndarray, SigmoidCache]:
-        out = stable_sigmoid(x)
+        out = stable_sigmoid(checks.float_array(x, "x", "Sigmoid"))
         return out, SigmoidCache(out=out)
 
     @staticmethod
@@ -124,7 +127,7 @@ class ReLU:
 
     @staticmethod
     def forward(x: np.ndarray) -> tuple[np.ndarray, ReLUCache]:
-        x = np.asarray(x, dtype=np.float64)
+        x = checks.float_array(x, "x", "ReLU")
         out = np.zeros_like(x)
         np.maximum(x, out, out=out)  # max(x, 0), entry by entry, written over the zeros
         return out, ReLUCache(positive=x > 0)
@@ -160,7 +163,7 @@ class Tanh:
 
     @staticmethod
     def forward(x: np.ndarray) -> tuple[np.ndarray, TanhCache]:
-        out = np.tanh(np.asarray(x, dtype=np.float64))
+        out = np.tanh(checks.float_array(x, "x", "Tanh"))
         return out, TanhCache(out=out)
 
     @staticmethod
@@ -204,7 +207,7 @@ class LeCunTanh:
 
     @staticmethod
     def forward(x: np.ndarray) -> tuple[np.ndarray, LeCunTanhCache]:
-        t = np.asarray(x, dtype=np.float64) * LECUN_SLOPE
+        t = checks.float_array(x, "x", "LeCunTanh") * LECUN_SLOPE
         np.tanh(t, out=t)
         return LECUN_SCALE * t, LeCunTanhCache(t=t)
 
@@ -220,13 +223,8 @@ class LeCunTanh:
 
 # ----- rectifiers -------------------------------------------------------------------------------
 def _check_finite_hyper(value: float, name: str, who: str) -> float:
-    try:
-        value = float(value)
-    except (TypeError, ValueError):
-        raise ValueError(f"{who}: {name} must be a number, got {value!r}") from None
-    if not np.isfinite(value):
-        raise ValueError(f"{who}: {name} must be finite, got {value}")
-    return value
+    """A finite real number (a string, a bool, NaN or inf is a ``ValueError`` naming it)."""
+    return checks.real(value, name, who)
 
 
 @dataclass(frozen=True, eq=False)
@@ -256,7 +254,7 @@ class LeakyReLU:
     @staticmethod
     def forward(x: np.ndarray, negative_slope: float = 0.01) -> tuple[np.ndarray, LeakyReLUCache]:
         alpha = _check_finite_hyper(negative_slope, "negative_slope", "LeakyReLU")
-        x = np.asarray(x, dtype=np.float64)
+        x = checks.float_array(x, "x", "LeakyReLU")
         slope = _slope(x > 0, alpha)  # f'(x)
         return x * slope, LeakyReLUCache(slope=slope)
 
@@ -310,8 +308,8 @@ class PReLU:
 
     @staticmethod
     def forward(x: np.ndarray, a: np.ndarray) -> tuple[np.ndarray, PReLUCache]:
-        x = np.asarray(x, dtype=np.float64)
-        a = np.asarray(a, dtype=np.float64)
+        x = checks.float_array(x, "x", "PReLU")
+        a = checks.float_array(a, "a", "PReLU")
         if x.ndim == 0:
             raise ValueError("PReLU: x must have at least one axis, got a scalar")
         slope = _slope(x > 0, _prelu_view(x, a))  # df/dx
@@ -356,7 +354,7 @@ class ELU:
     @staticmethod
     def forward(x: np.ndarray, alpha: float = 1.0) -> tuple[np.ndarray, ELUCache]:
         alpha = _check_finite_hyper(alpha, "alpha", "ELU")
-        x = np.asarray(x, dtype=np.float64)
+        x = checks.float_array(x, "x", "ELU")
         negative = np.minimum(x, 0.0)
         np.expm1(negative, out=negative)
         negative *= alpha  # alpha (e^x - 1) where x <= 0, exactly 0 elsewhere
@@ -408,9 +406,9 @@ class Maxout:
 
     @staticmethod
     def forward(x: np.ndarray, w: np.ndarray, b: np.ndarray) -> tuple[np.ndarray, MaxoutCache]:
-        x = np.asarray(x, dtype=np.float64)
-        w = np.asarray(w, dtype=np.float64)
-        b = np.asarray(b, dtype=np.float64)
+        x = checks.float_array(x, "x", "Maxout")
+        w = checks.float_array(w, "w", "Maxout")
+        b = checks.float_array(b, "b", "Maxout")
         if x.ndim != 2:
             raise ValueError(f"Maxout: x must have shape (N, D), got {x.shape}")
         if w.ndim != 3 or w.shape[0] < 1 or w.shape[1] != x.shape[1]:

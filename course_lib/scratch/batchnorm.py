@@ -41,7 +41,7 @@ __all__ = [
 # ----- argument checks ---------------------------------------------------------------------------
 def _check_params(x: np.ndarray, gamma, beta, eps, who: str, ndim: int, layout: str):
     """x as float64 with ``ndim`` axes, gamma and beta as float64 (C,) where C = x.shape[1], eps >= 0."""
-    x = np.asarray(x, dtype=np.float64)
+    x = checks.float_array(x, "x", who)
     if x.ndim != ndim:
         raise ValueError(f"{who}: x must have shape {layout}, got {x.shape}")
     gamma = _per_channel("gamma", gamma, x.shape[1], who)
@@ -57,16 +57,18 @@ def _check_training_batch(n: int, shape: tuple[int, ...], who: str) -> None:
 
 
 def _check_dout(dout, shape: tuple[int, ...], who: str) -> np.ndarray:
-    dout = np.asarray(dout, dtype=np.float64)
+    dout = checks.float_array(dout, "dout", f"{who}.backward")
     if dout.shape != shape:
         raise ValueError(f"{who}.backward: dout must have the input's shape {shape}, got {dout.shape}")
     return dout
 
 
 def _per_channel(name: str, value, c: int, who: str) -> np.ndarray:
-    value = np.asarray(value, dtype=np.float64)
+    value = checks.float_array(value, name, who)
     if value.shape != (c,):
         raise ValueError(f"{who}: {name} must have shape ({c},), one entry per channel, got {value.shape}")
+    if name == "running_var" and np.any(value < 0):  # NaN passes: a diverged run's statistics propagate
+        raise ValueError(f"{who}: running_var must be >= 0 (a variance), got a minimum of {value.min()!r}")
     return value
 
 
@@ -222,7 +224,7 @@ def update_running(running_mean: np.ndarray, running_var: np.ndarray, batch_mean
     who = "update_running"
     n = checks.integer(n, "n", who, minimum=2)
     momentum = checks.real(momentum, "momentum", who, minimum=0, maximum=1)
-    batch_mean = np.asarray(batch_mean, dtype=np.float64)
+    batch_mean = checks.float_array(batch_mean, "batch_mean", who)
     c = batch_mean.shape[0] if batch_mean.ndim == 1 else -1
     if c < 0:
         raise ValueError(f"{who}: batch_mean must have shape (C,), got {batch_mean.shape}")
@@ -252,7 +254,7 @@ def inference(x: np.ndarray, running_mean: np.ndarray, running_var: np.ndarray, 
 
     Reference: Ioffe & Szegedy (2015), Algorithm 2, step 11.
     """
-    x = np.asarray(x, dtype=np.float64)
+    x = checks.float_array(x, "x", "inference")
     if x.ndim not in (2, 4):
         raise ValueError(f"inference: x must have shape (N, C) or (N, C, H, W), got {x.shape}")
     c = x.shape[1]
@@ -295,7 +297,7 @@ def fold_into_linear(w: np.ndarray, b: np.ndarray, running_mean: np.ndarray, run
     transform applied to each activation"); folding it is standard practice for deployment.
     """
     who = "fold_into_linear"
-    w = np.asarray(w, dtype=np.float64)
+    w = checks.float_array(w, "w", who)
     if w.ndim != 2:
         raise ValueError(f"{who}: w must have shape (D_in, D_out), got {w.shape}")
     scale, b_folded = _fold(w.shape[1], b, running_mean, running_var, gamma, beta, eps, who)
@@ -325,7 +327,7 @@ def fold_into_conv(w: np.ndarray, b: np.ndarray, running_mean: np.ndarray, runni
     Reference: Ioffe & Szegedy (2015), Sections 3.1-3.2; folding it is standard practice for deployment.
     """
     who = "fold_into_conv"
-    w = np.asarray(w, dtype=np.float64)
+    w = checks.float_array(w, "w", who)
     if w.ndim != 4:
         raise ValueError(f"{who}: w must have shape (F, C, kH, kW), got {w.shape}")
     scale, b_folded = _fold(w.shape[0], b, running_mean, running_var, gamma, beta, eps, who)
@@ -396,7 +398,7 @@ class LayerNorm:
     @staticmethod
     def forward(x: np.ndarray, gamma: np.ndarray, beta: np.ndarray,
                 eps: float = 1e-5) -> tuple[np.ndarray, LayerNormCache]:
-        x = np.asarray(x, dtype=np.float64)
+        x = checks.float_array(x, "x", "LayerNorm")
         if x.ndim < 1 or x.shape[-1] < 1:
             raise ValueError(f"LayerNorm: x must have shape (..., D) with D >= 1, got {x.shape}")
         d = x.shape[-1]
@@ -450,7 +452,7 @@ class GroupNorm:
     @staticmethod
     def forward(x: np.ndarray, gamma: np.ndarray, beta: np.ndarray, num_groups: int,
                 eps: float = 1e-5) -> tuple[np.ndarray, GroupNormCache]:
-        x = np.asarray(x, dtype=np.float64)
+        x = checks.float_array(x, "x", "GroupNorm")
         if x.ndim < 2:
             raise ValueError(f"GroupNorm: x must have shape (N, C, ...), got {x.shape}")
         n, c = x.shape[:2]

@@ -8,6 +8,13 @@ padding 1 keeps the height and width; each pooling halves them (floored, as in P
 8x8 digit becomes 4x4, then 2x2. ``convs_per_block=2`` is "the deeper CNN" of the batch-norm
 chapter: the same blocks with twice as many convolutions.
 
+``dropout=p`` puts inverted dropout (:class:`~course_lib.scratch.dropout.Dropout`, torch's DROP
+probability) on the input of every Linear layer (the flattened maps, and the hidden layer's output);
+``block_dropout=p`` drops entries of every block's output maps, after its pooling. Masks come as
+in the MLP: fresh in training mode (from the ``rng`` given to :meth:`SimpleCNN.loss` or from
+:attr:`SimpleCNN.dropout_rng`), explicit ones via ``masks=`` (:meth:`SimpleCNN.sample_masks`) in
+either mode, none in eval mode.
+
 ``norm="batch"`` puts a :class:`~course_lib.scratch.batchnorm.SpatialBatchNorm` on every
 convolution, before the ReLU (``norm_position="before"``, Ioffe & Szegedy 2015) or after it
 (``"after"``), with running statistics for evaluation mode (:meth:`SimpleCNN.train` /
@@ -28,6 +35,7 @@ import numpy as np
 
 from course_lib import checks
 from course_lib.scratch import batchnorm as bn
+from course_lib.scratch import dropout as drop
 from course_lib.scratch import init as init_mod
 from course_lib.scratch.activations import ReLU
 from course_lib.scratch.conv import Conv2d, MaxPool2d, conv_output_size
@@ -64,6 +72,8 @@ class CNNSpec:
     norm: str | None = None  # None or "batch": spatial batch norm on every convolution
     norm_position: str = "before"  # "before" or "after" the ReLU
     bias: bool = True  # False: the convolutions have no bias (Linear layers always have one)
+    dropout: float = 0.0  # drop probability of the input of every Linear layer
+    block_dropout: float = 0.0  # drop probability of every block's output maps (after the pooling)
 
     @property
     def conv_layers(self) -> tuple[ConvLayer, ...]:
@@ -109,6 +119,15 @@ class CNNSpec:
             shapes[f"running_mean{layer.index}"] = shapes[f"running_var{layer.index}"] = (layer.c_out,)
         return shapes
 
+    @property
+    def dropout_sites(self) -> tuple[tuple[str, float], ...]:
+        """Every place a dropout mask may go, in order: ``("block k", p)`` per block, then
+        ``("linear i", p)`` per Linear layer's input (i = the layer's number); p = 0: no dropout there."""
+        n_conv = len(self.conv_layers)
+        blocks = tuple((f"block {k + 1}", self.block_dropout) for k in range(len(self.channels)))
+        n_linear = 2 if self.hidden else 1
+        return blocks + tuple((f"linear {n_conv + j + 1}", self.dropout) for j in range(n_linear))
+
     def describe(self) -> str:
         """The constructor arguments as in a ``repr``."""
         text = (f"in_channels={self.in_channels}, image_size={self.image_size}, n_classes={self.n_classes}, "
@@ -119,11 +138,15 @@ class CNNSpec:
             text += f", norm={self.norm!r}, norm_position={self.norm_position!r}"
         if not self.bias:
             text += ", bias=False"
+        if self.dropout:
+            text += f", dropout={self.dropout}"
+        if self.block_dropout:
+            text += f", block_dropout={self.block_dropout}"
         return text
 
 
 def check_cnn_args(in_channels, image_size, n_classes, channels, hidden, reg, convs_per_block=1, norm=None,
-                   norm_position="before", bias=True) -> CNNSpec:
+                   norm_position="before", bias=True, dropout=None, block_dropout=None) -> CNNSpec:
     """Validate :class:`SimpleCNN`'s constructor arguments (both sides); a ValueError names the argument."""
     who = "SimpleCNN"
     size = (image_size, image_size) if checks.is_integer(image_size) else image_size
@@ -146,6 +169,8 @@ def check_cnn_args(in_channels, image_size, n_classes, channels, hidden, reg, co
         reg=checks.real(reg, "reg", who, minimum=0),
         convs_per_block=checks.integer(convs_per_block, "convs_per_block", who, minimum=1),
         norm=norm, norm_position=norm_position, bias=bool(bias),
+        dropout=0.0 if dropout is None else drop.check_p(dropout, who, "dropout"),
+        block_dropout=0.0 if block_dropout is None else drop.check_p(block_dropout, who, "block_dropout"),
     )
     if not spec.channels:
         raise ValueError(f"{who}: channels must hold at least one block, got {channels!r}")
@@ -214,6 +239,11 @@ class SimpleCNN:
         is redundant (BN subtracts the batch mean of each channel, so dJ/db_i = 0 and b_i never
         moves); it is kept by default, as ``nn.Conv2d`` keeps it, and ``bias=False`` drops it, as
         ``nn.Conv2d(..., bias=False)`` does in ResNets.
+    dropout : None or a drop probability p in [0, 1) (torch's convention): inverted dropout on the
+        input of every Linear layer (the flattened maps; with ``hidden``, also the hidden ReLU's
+        output), as :class:`~course_lib.scratch.model.MLP` puts it on its hidden layers.
+    block_dropout : None or p: inverted dropout on every entry of each block's output maps (after
+        the pooling; one mask entry per example, channel and pixel, not whole channels).
 
     ``params``: per convolution i = 1 .. M*N (numbered across blocks) ``W_i`` (C_out, C_in, 3, 3)
     (torch's layout), ``b_i`` (C_out,), and with norm ``gamma_i``, ``beta_i`` (C_out,); then the
@@ -231,9 +261,10 @@ class SimpleCNN:
 
     def __init__(self, in_channels: int, image_size: Any, n_classes: int, channels: Any = (8, 16),
                  hidden: int | None = None, reg: float = 0.0, rng: Any = None, *, convs_per_block: int = 1,
-                 norm: str | None = None, norm_position: str = "before", bias: bool = True):
+                 norm: str | None = None, norm_position: str = "before", bias: bool = True,
+                 dropout: float | None = None, block_dropout: float | None = None):
         self.spec = check_cnn_args(in_channels, image_size, n_classes, channels, hidden, reg,
-                                   convs_per_block, norm, norm_position, bias)
+                                   convs_per_block, norm, norm_position, bias, dropout, block_dropout)
         self.reg = self.spec.reg
         self.norm, self.norm_position = self.spec.norm, self.spec.norm_position
         self.training = True
@@ -250,6 +281,7 @@ class SimpleCNN:
             name: np.zeros(shape) if "mean" in name else np.ones(shape)
             for name, shape in self.spec.running_shapes().items()
         }
+        self.dropout_rng = gen  # continues after the weights: masks never change the initial weights
 
     def train(self, mode: bool = True) -> "SimpleCNN":
         """Training mode (``mode=True``): batch norm uses each batch's statistics; returns the model."""
@@ -287,6 +319,48 @@ class SimpleCNN:
     def __repr__(self) -> str:
         return f"SimpleCNN({self.spec.describe()})"
 
+    # ----- dropout masks ---------------------------------------------------------------
+    def _site_shapes(self, n: int) -> list[tuple[int, ...]]:
+        """The shape of every dropout site's input for a batch of ``n`` (see ``spec.dropout_sites``)."""
+        shapes, (h, w) = [], self.spec.image_size
+        for c in self.spec.channels:
+            h, w = h // POOL, w // POOL
+            shapes.append((n, c, h, w))
+        c_last = self.spec.channels[-1]
+        widths = [c_last * h * w] + ([self.spec.hidden] if self.spec.hidden else [])
+        return shapes + [(n, d) for d in widths]
+
+    def sample_masks(self, rng: np.random.Generator, n: int) -> tuple:
+        """Fresh dropout keep masks for a batch of ``n``: one per site of ``spec.dropout_sites`` (None where p = 0).
+
+        Pass the tuple as ``masks=`` to :meth:`loss` / :meth:`scores` to fix the masks (gradient
+        checks, Monte-Carlo dropout with :func:`~course_lib.scratch.dropout.mc_predict`).
+        """
+        rng = checks.generator(rng, who="SimpleCNN.sample_masks")
+        n = checks.integer(n, "n", "SimpleCNN.sample_masks", minimum=0)
+        return tuple(drop.sample_mask(rng, shape, p) if p > 0 else None
+                     for shape, (_, p) in zip(self._site_shapes(n), self.spec.dropout_sites))
+
+    def _masks(self, masks: Any, n: int, rng: Any = None) -> tuple | None:
+        """The masks of one pass: given ones (checked), fresh ones (training mode), or None."""
+        sites = self.spec.dropout_sites
+        if rng is not None:
+            rng = checks.generator(rng, who="SimpleCNN.loss")
+            if masks is not None:
+                raise ValueError("SimpleCNN.loss: give masks or rng, not both")
+        if masks is None:
+            if not self.training or not any(p for _, p in sites):
+                return None
+            return self.sample_masks(self.dropout_rng if rng is None else rng, n)
+        if not isinstance(masks, (tuple, list)) or len(masks) != len(sites):
+            raise ValueError(f"SimpleCNN: masks must be a tuple of {len(sites)} masks (or None), one per dropout "
+                             "site, as sample_masks returns")
+        for (site, p), mask in zip(sites, masks):
+            if (mask is None) != (p == 0):
+                raise ValueError(f"SimpleCNN: the mask of {site} must be {'None' if p == 0 else 'a mask'} "
+                                 f"(dropout p = {p} there)")
+        return tuple(masks)
+
     # ----- forward ---------------------------------------------------------------------
     def _norm(self, a: np.ndarray, i: int) -> tuple[np.ndarray, Any]:
         """Layer i's batch norm of ``a`` (N, C, H, W): batch or running statistics."""
@@ -314,26 +388,43 @@ class SimpleCNN:
             a, pool_cache = MaxPool2d.forward(a, POOL)
         return a, (conv_cache, norm_cache, relu_cache, pool_cache)
 
-    def _forward(self, x: np.ndarray) -> tuple[np.ndarray, list, tuple[int, ...]]:
-        """Scores (N, C), the caches of every layer in order, and the shape of the last maps."""
+    def _drop(self, h: np.ndarray, masks: tuple | None, site: int) -> tuple[np.ndarray, Any]:
+        """Dropout site ``site`` on ``h`` (if it has a mask); returns h and the dropout cache (or None)."""
+        if masks is None or masks[site] is None:
+            return h, None
+        return drop.Dropout.forward(h, masks[site], self.spec.dropout_sites[site][1])
+
+    def _forward(self, x: np.ndarray, masks: Any = None,
+                 rng: Any = None) -> tuple[np.ndarray, list, tuple[int, ...], list]:
+        """Scores (N, C), the caches of every layer in order, the shape of the last maps, and the dropout caches."""
         h = as_images(x, self.spec)
-        caches = []
+        masks = self._masks(masks, h.shape[0], rng)
+        caches, drop_caches, block = [], [], 0
         for layer in self.spec.conv_layers:
             h, cache = self._conv_layer(h, layer)
             caches.append(cache)
+            if layer.pool:  # the block ends: its dropout, if any
+                h, drop_cache = self._drop(h, masks, block)
+                drop_caches.append(drop_cache)
+                block += 1
         maps_shape = h.shape
         h = h.reshape(h.shape[0], -1)  # (N, C_K * H_K * W_K)
         for i in range(self.num_conv + 1, self.num_layers + 1):
+            h, drop_cache = self._drop(h, masks, block + i - self.num_conv - 1)
+            drop_caches.append(drop_cache)
             h, lin_cache = Linear.forward(h, self.params[f"W{i}"], self.params[f"b{i}"])
             relu_cache = None
             if i < self.num_layers:  # the hidden layer
                 h, relu_cache = ReLU.forward(h)
             caches.append((lin_cache, relu_cache))
-        return h, caches, maps_shape
+        return h, caches, maps_shape, drop_caches
 
-    def scores(self, x: np.ndarray) -> np.ndarray:
-        """Class scores (N, C) for images ``x`` (N, C, H, W) or (N, C*H*W); never updates :attr:`running`."""
-        return self._forward(x)[0]
+    def scores(self, x: np.ndarray, masks: Any = None) -> np.ndarray:
+        """Class scores (N, C) for images ``x`` (N, C, H, W) or (N, C*H*W); never updates :attr:`running`.
+
+        Eval mode: no dropout unless ``masks`` (from :meth:`sample_masks`) are given; training mode:
+        fresh masks from :attr:`dropout_rng` unless given."""
+        return self._forward(x, masks)[0]
 
     def predict(self, x: np.ndarray) -> np.ndarray:
         """Predicted class per example (N,), the arg-max of the scores."""
@@ -354,13 +445,16 @@ class SimpleCNN:
         weights = [w for name, w in self.params.items() if name.startswith("W")]
         return 0.5 * self.reg * sum(float(np.sum(w * w)) for w in weights)
 
-    def _backward_linear(self, dh: np.ndarray, caches: list, grads: dict) -> np.ndarray:
-        """From d scores back through the Linear layers; fills ``grads`` and returns d flat maps."""
+    def _backward_linear(self, dh: np.ndarray, caches: list, grads: dict, drop_caches: list) -> np.ndarray:
+        """From d scores back through the Linear layers (and their input dropout); fills ``grads``."""
         for i in range(self.num_layers, self.num_conv, -1):
             lin_cache, relu_cache = caches[i - 1]
             if relu_cache is not None:
                 (dh,) = ReLU.backward(dh, relu_cache)
             dh, grads[f"W{i}"], grads[f"b{i}"] = Linear.backward(dh, lin_cache)
+            drop_cache = drop_caches[self.num_blocks + i - self.num_conv - 1]
+            if drop_cache is not None:  # no gradient reaches a dropped unit
+                (dh,) = drop.Dropout.backward(dh, drop_cache)
         return dh
 
     def _norm_backward(self, dh: np.ndarray, norm_cache: Any, i: int, grads: dict) -> np.ndarray:
@@ -372,11 +466,16 @@ class SimpleCNN:
         dh, grads[f"gamma{i}"], grads[f"beta{i}"] = bn.SpatialBatchNorm.backward(dh, norm_cache)
         return dh
 
-    def _backward_conv(self, dh: np.ndarray, caches: list, grads: dict) -> None:
+    def _backward_conv(self, dh: np.ndarray, caches: list, grads: dict, drop_caches: list) -> None:
         """From d maps (N, C_K, H_K, W_K) back through every conv layer (pool, BN, relu, conv); fills ``grads``."""
+        block = self.num_blocks
         for layer in reversed(self.spec.conv_layers):
             i = layer.index
             conv_cache, norm_cache, relu_cache, pool_cache = caches[i - 1]
+            if layer.pool:
+                block -= 1
+                if drop_caches[block] is not None:  # the block's dropout, after its pooling
+                    (dh,) = drop.Dropout.backward(dh, drop_caches[block])
             if pool_cache is not None:
                 (dh,) = MaxPool2d.backward(dh, pool_cache)
             if self.norm and self.norm_position == "after":
@@ -388,19 +487,22 @@ class SimpleCNN:
             if self.spec.bias:
                 grads[f"b{i}"] = db
 
-    def loss(self, x: np.ndarray, y: np.ndarray) -> tuple[float, dict[str, np.ndarray]]:
+    def loss(self, x: np.ndarray, y: np.ndarray, rng: Any = None,
+             masks: Any = None) -> tuple[float, dict[str, np.ndarray]]:
         """Softmax cross-entropy plus the L2 penalty, and its gradient w.r.t. every parameter.
 
         Returns ``(loss, grads)`` with ``grads`` keyed (and ordered) like :attr:`params`.
         Batch norm: in training mode with the batch's statistics (and :attr:`running` is
         updated); in eval mode with the running statistics, held constant (as in torch).
+        Dropout: in training mode, masks drawn from ``rng`` (None: :attr:`dropout_rng`), or
+        the ``masks`` given (from :meth:`sample_masks`, in either mode).
         """
-        scores, caches, maps_shape = self._forward(x)
+        scores, caches, maps_shape, drop_caches = self._forward(x, masks, rng)
         data_loss, loss_cache = SoftmaxCrossEntropy.forward(scores, y)
         grads: dict[str, np.ndarray] = {}
         (dscores,) = SoftmaxCrossEntropy.backward(1.0, loss_cache)
-        dflat = self._backward_linear(dscores, caches, grads)
-        self._backward_conv(dflat.reshape(maps_shape), caches, grads)
+        dflat = self._backward_linear(dscores, caches, grads, drop_caches)
+        self._backward_conv(dflat.reshape(maps_shape), caches, grads, drop_caches)
         if self.reg:
             grads = {k: g + self.reg * self.params[k] if k.startswith("W") else g for k, g in grads.items()}
         grads = {name: grads[name] for name in self.params}

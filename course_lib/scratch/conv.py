@@ -18,7 +18,7 @@ from dataclasses import dataclass
 import numpy as np
 from numpy.lib.stride_tricks import sliding_window_view
 
-from course_lib.checks import integer, is_integer
+from course_lib.checks import float_array, integer, is_integer
 
 __all__ = [
     "conv_output_size", "conv_param_count", "im2col", "col2im",
@@ -82,18 +82,20 @@ def conv_param_count(c_in: int, c_out: int, kernel: int | tuple[int, int], bias:
     c_in = integer(c_in, "c_in", who, minimum=1)
     c_out = integer(c_out, "c_out", who, minimum=1)
     kh, kw = _pair(kernel, "kernel", who, minimum=1)
-    return c_out * (c_in * kh * kw + int(bool(bias)))
+    if not isinstance(bias, (bool, np.bool_)):
+        raise TypeError(f"{who}: bias must be True or False, got {bias!r}")
+    return c_out * (c_in * kh * kw + int(bias))
 
 
 def _check_image(x, who: str) -> np.ndarray:
-    x = np.asarray(x, dtype=np.float64)
+    x = float_array(x, "x", who)
     if x.ndim != 4:
         raise ValueError(f"{who}: x must have shape (N, C, H, W), got {x.shape}")
     return x
 
 
 def _check_dout(dout, shape: tuple[int, ...], who: str) -> np.ndarray:
-    dout = np.asarray(dout, dtype=np.float64)
+    dout = float_array(dout, "dout", f"{who}.backward")
     if dout.shape != shape:
         raise ValueError(f"{who}.backward: dout must have the output's shape {shape}, got {dout.shape}")
     return dout
@@ -175,8 +177,8 @@ class Conv2dCache:
 def _check_conv(x, w, b, stride, padding):
     who = "Conv2d"
     x = _check_image(x, who)
-    w = np.asarray(w, dtype=np.float64)
-    b = np.asarray(b, dtype=np.float64)
+    w = float_array(w, "w", who)
+    b = float_array(b, "b", who)
     if w.ndim != 4 or w.shape[1] != x.shape[1]:
         raise ValueError(f"{who}: w must have shape (C_out, C_in={x.shape[1]}, kH, kW), got {w.shape}")
     if b.shape != (w.shape[0],):

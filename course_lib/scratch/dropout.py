@@ -137,7 +137,7 @@ def check_inputs(x: Any, mask: Any, p: Any, training: Any, who: str) -> tuple[np
     In training mode with ``p > 0`` a mask is required; otherwise it may be None (a given one is
     still checked, and not used).
     """
-    x = np.asarray(x, dtype=np.float64)
+    x = checks.float_array(x, "x", who)
     p = check_p(p, who)
     if not isinstance(training, (bool, np.bool_)):
         raise ValueError(f"{who}: training must be True or False, got {training!r}")
@@ -149,7 +149,7 @@ def check_inputs(x: Any, mask: Any, p: Any, training: Any, who: str) -> tuple[np
 
 
 def _check_dout(dout: Any, cache: DropoutCache, who: str) -> np.ndarray:
-    dout = np.asarray(dout, dtype=np.float64)
+    dout = checks.float_array(dout, "dout", f"{who}.backward")
     if dout.shape != cache.shape:
         raise ValueError(f"{who}.backward: dout must have shape {cache.shape}, got {dout.shape}")
     return dout
@@ -247,7 +247,7 @@ def scale_weights(w: np.ndarray, p: float) -> np.ndarray:
     layout; its bias is not scaled (no dropped unit multiplies it). Returns a new array.
     """
     p = check_p(p, "scale_weights")
-    return (1.0 - p) * np.asarray(w, dtype=np.float64)
+    return (1.0 - p) * checks.float_array(w, "w", "scale_weights")
 
 
 def max_norm(w: np.ndarray, c: float, axis: int | tuple[int, ...] = 0) -> np.ndarray:
@@ -269,7 +269,7 @@ def max_norm(w: np.ndarray, c: float, axis: int | tuple[int, ...] = 0) -> np.nda
     ``nn.Linear.weight`` is (out, in): there ``torch.renorm(weight, 2, 0, c)`` does it.
     Vectors inside the ball are left exactly as they are. Returns a new array.
     """
-    w = np.asarray(w, dtype=np.float64)
+    w = checks.float_array(w, "w", "max_norm")
     c = checks.real(c, "c", "max_norm", minimum=0, exclusive_minimum=True)
     axes = check_axes(axis, w.ndim, w.shape)
     norms = np.sqrt(np.sum(w * w, axis=axes, keepdims=True))  # one per unit
@@ -343,7 +343,7 @@ def check_axes(axis: Any, ndim: int, shape: tuple) -> tuple[int, ...]:
 
 def softmax(scores: np.ndarray) -> np.ndarray:
     """Row-wise softmax of (N, C) scores (shifted by the row maximum)."""
-    s = np.asarray(scores, dtype=np.float64)
+    s = checks.float_array(scores, "scores", "softmax")
     e = np.exp(s - s.max(axis=1, keepdims=True))
     return e / e.sum(axis=1, keepdims=True)
 
@@ -368,7 +368,7 @@ def mc_predict(model: Any, x: np.ndarray, k: int,
     """
     k = checks.integer(k, "k", "mc_predict", minimum=1)
     rng = checks.generator(rng, who="mc_predict")
-    x = np.asarray(x, dtype=np.float64)
+    x = checks.float_array(x, "x", "mc_predict")
     if not is_dropout_model(model, "mc_predict"):
         return sum(softmax(model(x, rng)) for _ in range(k)) / k
     was_training = model.training

@@ -10,6 +10,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from course_lib.checks import float_array
+
 __all__ = ["Linear", "LinearCache"]
 
 
@@ -46,9 +48,9 @@ class Linear:
 
     @staticmethod
     def forward(x: np.ndarray, w: np.ndarray, b: np.ndarray) -> tuple[np.ndarray, LinearCache]:
-        x = np.asarray(x, dtype=np.float64)
-        w = np.asarray(w, dtype=np.float64)
-        b = np.asarray(b, dtype=np.float64)
+        x = float_array(x, "x", "Linear")
+        w = float_array(w, "w", "Linear")
+        b = float_array(b, "b", "Linear")
         if x.ndim != 2:
             raise ValueError(f"Linear: x must be 2-D (N, D_in), got shape {x.shape}; flatten it first")
         if w.ndim != 2:
@@ -67,7 +69,7 @@ class Linear:
 
     @staticmethod
     def backward(dout: np.ndarray, cache: LinearCache) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-        dout = np.asarray(dout, dtype=np.float64)
+        dout = float_array(dout, "dout", "Linear.backward")
         expected = (cache.x.shape[0], cache.w.shape[1])
         if dout.shape != expected:
             raise ValueError(f"Linear.backward: dout must have shape {expected}, got {dout.shape}")

@@ -41,7 +41,7 @@ def check_labels(y: np.ndarray, n: int, num_classes: int, who: str = "labels") -
 
 
 def _check_scores(scores: np.ndarray, who: str) -> np.ndarray:
-    scores = np.asarray(scores, dtype=np.float64)
+    scores = checks.float_array(scores, "scores", who)
     if scores.ndim != 2:
         raise ValueError(f"{who}: scores must be 2-D (N, C), got shape {scores.shape}")
     if scores.shape[0] < 1 or scores.shape[1] < 1:
@@ -52,6 +52,8 @@ def _check_scores(scores: np.ndarray, who: str) -> np.ndarray:
 def _check_scalar_dout(dout: float, who: str) -> float:
     if np.ndim(dout) != 0:
         raise ValueError(f"{who}.backward: the loss is a scalar, so dout must be a scalar, got shape {np.shape(dout)}")
+    if np.asarray(dout).dtype.kind not in "iuf":
+        raise TypeError(f"{who}.backward: dout must be a real number, got {dout!r}")
     return float(dout)
 
 

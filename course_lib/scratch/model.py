@@ -356,7 +356,12 @@ class MLP:
         self.weight_scale = scale
         self.init = init
         self.bias = bias_value
-        gen = np.random.default_rng(rng)
+        try:
+            gen = np.random.default_rng(rng)
+        except (TypeError, ValueError) as error:
+            raise TypeError(
+                f"MLP: rng must be None, a seed (an integer >= 0) or a numpy Generator, got {rng!r}"
+            ) from error
         self.params: dict[str, np.ndarray] = {}
         for i, (fan_in, fan_out) in enumerate(zip(self.dims[:-1], self.dims[1:]), start=1):
             copies = spec.pieces if (spec.maxout and i < self.num_layers) else None

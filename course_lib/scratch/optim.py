@@ -27,10 +27,13 @@ The optimizers, all float64, all with the shapes of ``w`` for every state array:
 
 from __future__ import annotations
 
+import math
 import numbers
 from dataclasses import dataclass
 
 import numpy as np
+
+from course_lib import checks
 
 __all__ = [
     "SGD",
@@ -52,8 +55,8 @@ __all__ = [
 
 # ----- argument checks (shared with the torch twins) -------------------------------------------
 def _check_step_args(w: np.ndarray, dw: np.ndarray, who: str) -> tuple[np.ndarray, np.ndarray]:
-    w = np.asarray(w, dtype=np.float64)
-    dw = np.asarray(dw, dtype=np.float64)
+    w = checks.float_array(w, "w", f"{who}.step")
+    dw = checks.float_array(dw, "dw", f"{who}.step")
     if w.shape != dw.shape:
         raise ValueError(f"{who}.step: gradient shape {dw.shape} does not match parameter shape {w.shape}")
     return w, dw
@@ -62,6 +65,8 @@ def _check_step_args(w: np.ndarray, dw: np.ndarray, who: str) -> tuple[np.ndarra
 def _check_real(value: object, name: str) -> float:
     if isinstance(value, bool) or not isinstance(value, numbers.Real):
         raise TypeError(f"{name} must be a real number, got {type(value).__name__}")
+    if math.isinf(value):  # NaN is caught by each range check below, with torch's message
+        raise ValueError(f"Invalid {name} value: {name}={value} (must be finite)")
     return float(value)
 
 

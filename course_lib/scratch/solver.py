@@ -658,6 +658,7 @@ class Solver(TrainingLoop):
         callbacks: Sequence[Callable[[Any], None]] = (),
     ):
         check_settings(batch_size, epochs, eval_every, max_eval)
+        checks.integer(seed, "seed", "Solver", minimum=0)
         if schedule is not None and not callable(schedule):
             raise TypeError(f"Solver: schedule must be None or a callable lr_at(t), got {type(schedule).__name__}")
         for attr in ("params", "loss", "accuracy"):

@@ -11,6 +11,8 @@ from __future__ import annotations
 import torch
 
 from course_lib.scratch.activations import LECUN_SCALE, LECUN_SLOPE
+from course_lib.scratch.activations import _check_finite_hyper as _finite
+from course_lib.torch_impl._checks import same_shape, tensor
 
 __all__ = ["sigmoid", "tanh", "lecun_tanh", "relu", "leaky_relu", "prelu", "elu", "maxout", "ACTIVATIONS"]
 
@@ -27,6 +29,7 @@ def sigmoid(x: torch.Tensor) -> torch.Tensor:
     gets the right slope 1/4 at x = 0: the derivative of ``abs`` there is 0.)
     Built-in: ``torch.sigmoid``.
     """
+    tensor(x, "x", "sigmoid")
     z = torch.exp(torch.where(x >= 0, -x, x))  # e^{-|x|}, in (0, 1]
     return torch.where(x >= 0, 1.0 / (1.0 + z), z / (1.0 + z))
 
@@ -42,6 +45,7 @@ def tanh(x: torch.Tensor) -> torch.Tensor:
     never overflows); ``torch.where`` instead of ``abs``/``sign`` keeps the slope 1 at
     x = 0. Built-in: ``torch.tanh``.
     """
+    tensor(x, "x", "tanh")
     e = torch.expm1(2.0 * torch.where(x >= 0, -x, x))  # e^{-2|x|} - 1, in (-1, 0]
     t = -e / (2.0 + e)  # tanh(|x|)
     return torch.where(x >= 0, t, -t)
@@ -56,6 +60,7 @@ def lecun_tanh(x: torch.Tensor) -> torch.Tensor:
 
     Shapes: any -> same. No built-in; LeCun et al. (1998).
     """
+    tensor(x, "x", "lecun_tanh")
     return LECUN_SCALE * tanh(LECUN_SLOPE * x)
 
 
@@ -68,7 +73,8 @@ def relu(x: torch.Tensor) -> torch.Tensor:
 
     Shapes: any -> same. The slope at x = 0 is 0, as in ``F.relu`` (``clamp(min=0)`` would give 1).
     """
-    return torch.where(x > 0, x, torch.zeros_like(x))
+    tensor(x, "x", "relu")
+    return torch.where((x > 0) | x.isnan(), x, torch.zeros_like(x))  # NaN stays NaN, as in F.relu
 
 
 def leaky_relu(x: torch.Tensor, negative_slope: float = 0.01) -> torch.Tensor:
@@ -82,6 +88,8 @@ def leaky_relu(x: torch.Tensor, negative_slope: float = 0.01) -> torch.Tensor:
     Shapes: any -> same. Built-in: ``F.leaky_relu(x, negative_slope=0.01)``
     (slope at 0: alpha).
     """
+    tensor(x, "x", "leaky_relu")
+    negative_slope = _finite(negative_slope, "negative_slope", "leaky_relu")
     return torch.where(x > 0, x, negative_slope * x)
 
 
@@ -96,8 +104,20 @@ def prelu(x: torch.Tensor, a: torch.Tensor) -> torch.Tensor:
     ((N, C, ...)). Autograd gives the gradient of ``a`` too.
     Built-in: ``F.prelu(x, a)``.
     """
+    tensor(x, "x", "prelu")
+    tensor(a, "a", "prelu")
     a = _prelu_slopes(x, a)  # (1,), or (1, C, 1, ...) to broadcast along axis 1 of x
     return torch.where(x > 0, x, a * x)
+
+
+def _check_maxout(x: torch.Tensor, w: torch.Tensor, b: torch.Tensor) -> None:
+    """x (N, D), w (k, D, M) with k >= 1, b (k, M), all real tensors (``ValueError``/``TypeError`` naming them)."""
+    for name, value, ndim in (("x", x, 2), ("w", w, 3), ("b", b, 2)):
+        if tensor(value, name, "maxout").ndim != ndim:
+            raise ValueError(f"maxout: {name} must be {ndim}-D, got shape {tuple(value.shape)}")
+    if w.shape[1] != x.shape[1] or w.shape[0] < 1:
+        raise ValueError(f"maxout: w must have shape (k, D={x.shape[1]}, M) with k >= 1, got {tuple(w.shape)}")
+    same_shape(b, (w.shape[0], w.shape[2]), "b", "maxout", " (k, M)")
 
 
 def _prelu_slopes(x: torch.Tensor, a: torch.Tensor) -> torch.Tensor:
@@ -122,6 +142,8 @@ def elu(x: torch.Tensor, alpha: float = 1.0) -> torch.Tensor:
     at 0 is 1, so the slope of f at 0 is alpha as in ``F.elu``).
     Built-in: ``F.elu(x, alpha=1.0)``.
     """
+    tensor(x, "x", "elu")
+    alpha = _finite(alpha, "alpha", "elu")
     return torch.where(x > 0, x, alpha * torch.expm1(torch.clamp(x, max=0.0)))
 
 
@@ -136,6 +158,7 @@ def maxout(x: torch.Tensor, w: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
     ``torch.max(z, dim=0)`` routes the gradient to the first maximal piece on a tie, as
     the scratch op does (``torch.amax`` would split it).
     """
+    _check_maxout(x, w, b)
     z = torch.matmul(x, w) + b[:, None, :]  # (k, N, M)
     return z.max(dim=0).values
 

@@ -19,6 +19,7 @@ from torch import nn
 
 from course_lib import checks
 from course_lib.device import torch_generator
+from course_lib.torch_impl._checks import tensor
 from course_lib.scratch.dropout import WEIGHT_AXES, _check_shape, check_axes, check_p, is_dropout_model
 
 __all__ = ["sample_mask", "dropout", "scaled_dropout", "scale_weights", "max_norm", "with_max_norm", "mc_predict"]
@@ -64,6 +65,7 @@ def _check_mask(mask: Any, x: torch.Tensor, who: str) -> torch.Tensor:
 
 def _check_inputs(x: torch.Tensor, mask: Any, p: Any, training: Any, who: str) -> tuple[torch.Tensor | None, float]:
     """``(mask, p)`` of a dropout call, checked: mask bool on x's device (or None), p in [0, 1)."""
+    tensor(x, "x", who)
     p = check_p(p, who)
     if not isinstance(training, (bool, np.bool_)):
         raise ValueError(f"{who}: training must be True or False, got {training!r}")
@@ -118,7 +120,8 @@ def scale_weights(w: torch.Tensor, p: float) -> torch.Tensor:
 
     Outgoing weights (in, out) of units dropped with probability ``p``, for test time.
     """
-    return (1.0 - check_p(p, "scale_weights")) * w
+    p = check_p(p, "scale_weights")
+    return (1.0 - p) * tensor(w, "w", "scale_weights")
 
 
 def max_norm(w: torch.Tensor, c: float,
@@ -136,6 +139,7 @@ def max_norm(w: torch.Tensor, c: float,
     Returns a new tensor; after a step,
     ``with torch.no_grad(): w.copy_(max_norm(w, c))``.
     """
+    tensor(w, "w", "max_norm")
     c = checks.real(c, "c", "max_norm", minimum=0, exclusive_minimum=True)
     axes = check_axes(axis, w.ndim, tuple(w.shape))
     norms = torch.sqrt((w * w).sum(dim=axes, keepdim=True))  # one per unit

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import torch
 
+from course_lib.torch_impl._checks import tensor
+
 __all__ = ["linear"]
 
 
@@ -19,6 +21,8 @@ def linear(x: torch.Tensor, w: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
     PyTorch convention: ``F.linear(x, weight, bias)`` takes ``weight`` as (D_out, D_in) and
     computes ``x @ weight.T + bias``; so ``linear(x, w, b) == F.linear(x, w.T, b)``.
     """
+    for name, value in (("x", x), ("w", w), ("b", b)):
+        tensor(value, name, "linear")
     if x.ndim != 2:
         raise ValueError(f"linear: x must be 2-D (N, D_in), got shape {tuple(x.shape)}; flatten it first")
     if w.ndim != 2 or b.ndim != 1:

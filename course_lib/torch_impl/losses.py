@@ -4,10 +4,16 @@ from __future__ import annotations
 
 import torch
 
+from course_lib import checks
+from course_lib.torch_impl._checks import tensor
+
 __all__ = ["cross_entropy", "multiclass_svm"]
 
 
 def _check(scores: torch.Tensor, y: torch.Tensor, who: str) -> None:
+    tensor(scores, "scores", who)
+    if not isinstance(y, torch.Tensor):
+        raise TypeError(f"{who}: y must be a torch.Tensor of labels (torch.long), got {type(y).__name__}")
     if scores.ndim != 2:
         raise ValueError(f"{who}: scores must be 2-D (N, C), got shape {tuple(scores.shape)}")
     if y.ndim != 1 or y.shape[0] != scores.shape[0]:
@@ -49,6 +55,7 @@ def multiclass_svm(scores: torch.Tensor, y: torch.Tensor, margin: float = 1.0) -
     The subgradient at a kink is 0 (``torch.where``), as on the scratch side.
     """
     _check(scores, y, "multiclass_svm")
+    margin = checks.real(margin, "margin", "multiclass_svm")
     correct = scores.gather(1, y.long()[:, None])  # (N, 1)
     margins = scores - correct + margin
     wrong_class = torch.ones_like(scores, dtype=torch.bool).scatter_(1, y.long()[:, None], False)

@@ -14,6 +14,7 @@ from typing import Any, Callable, Sequence
 import numpy as np
 import torch
 
+from course_lib import checks
 from course_lib.scratch.solver import (
     History,
     TrainingLoop,
@@ -79,6 +80,7 @@ class Solver(TrainingLoop):
         callbacks: Sequence[Callable[[Any], None]] = (),
     ):
         check_settings(batch_size, epochs, eval_every, max_eval)
+        checks.integer(seed, "seed", "Solver", minimum=0)
         if not isinstance(optimizer, torch.optim.Optimizer):
             raise TypeError(f"Solver: optimizer must be a torch.optim.Optimizer, got {type(optimizer).__name__}")
         is_scheduler = isinstance(schedule, torch.optim.lr_scheduler.LRScheduler)
