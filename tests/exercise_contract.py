@@ -8,7 +8,7 @@ its cells tagged ``raises-exception``). Among the planted bugs, at least one ret
 numbers in the wrong shape (a ``keepdims=True`` axis, a flattened array): it too costs exactly
 its question, with a message that names both shapes (``check_shape_bugs``). Each
 ``tests/test_grading*.py`` file names its set's questions, points and planted bugs and calls
-these helpers.
+these helpers; ``contract_tests`` makes the tests every set shares, bound in each set's file.
 """
 
 from __future__ import annotations
@@ -16,6 +16,8 @@ from __future__ import annotations
 import hashlib
 import re
 from pathlib import Path
+
+import pytest
 
 from course_lib.grading.grade import grade_notebook
 from course_lib.grading.sandbox import Limits
@@ -170,3 +172,88 @@ def group_bugs(bugs: dict, groups: list[list[str]], questions) -> list[dict[str,
         grouped.append({bugs[b][0]: [bugs[b][1:]] for b in group})
     assert {q for q, *_ in bugs.values()} == set(questions), "every question needs a planted bug"
     return grouped
+
+
+def assert_exercise_hides_the_solutions(exercise: Path, set_name: str, leaked, tagged: int) -> None:
+    """The blank exercise is set ``set_name``'s, contains none of the strings ``leaked``, and has
+    ``tagged`` cells tagged ``raises-exception`` (its self-checks and the demo)."""
+    import json
+
+    text = exercise.read_text(encoding="utf-8")
+    nb = json.loads(text)
+    assert nb["metadata"]["course_lib"]["exercise"] == set_name
+    for words in leaked:
+        assert words not in text, words
+    cells = [c for c in nb["cells"] if "raises-exception" in c["metadata"].get("tags", [])]
+    assert len(cells) == tagged
+
+
+def contract_tests(set_name: str, questions: dict[str, float], bugs: dict, groups: list[list[str]],
+                   shape_bugs: dict[str, str], *, leaked: tuple[str, ...] | None = None,
+                   tagged: int | None = None) -> dict:
+    """The contract's tests for exercise set ``set_name``, to bind at module level of its test file
+    (``globals().update(contract_tests(...))``), so each keeps its usual name for ``pytest -k``.
+
+    Always: the planted bugs are grouped correctly, the solution scores full marks in both formats,
+    the blank exercise scores zero, and each group of planted bugs loses exactly its questions
+    (parametrized over ``groups``). With ``leaked`` (strings the blank exercise must not contain)
+    and ``tagged`` (its number of cells tagged ``raises-exception``), also: the exercise is what
+    ``build_exercise`` makes of the solution now, and hides the solutions.
+    """
+    solution = SOLUTIONS / f"{set_name}.md"
+    exercise = EXERCISES / f"{set_name}.ipynb"
+
+    def test_groups_cover_every_bug_once_and_never_two_in_one_question():
+        assert len(group_bugs(bugs, groups, questions)) == len(groups)
+        check_shape_bugs(shape_bugs, bugs)
+
+    def test_solution_scores_full_marks_in_both_formats(tmp_path):
+        assert_solution_full_marks(solution, questions, tmp_path)
+
+    def test_blank_exercise_scores_zero():
+        assert_blank_scores_zero(exercise, questions)
+
+    @pytest.mark.parametrize("group", range(len(groups)))
+    def test_planted_bugs_lose_exactly_their_questions(tmp_path, group):
+        edits = group_bugs(bugs, groups, questions)[group]
+        messages = shape_messages(groups[group], bugs, shape_bugs)
+        assert_planted_bugs_cost_their_questions(solution, tmp_path, edits, questions, messages)
+
+    tests = [test_groups_cover_every_bug_once_and_never_two_in_one_question,
+             test_solution_scores_full_marks_in_both_formats, test_blank_exercise_scores_zero,
+             test_planted_bugs_lose_exactly_their_questions]
+
+    if leaked is not None:
+        assert tagged is not None, "give the number of cells tagged raises-exception"
+
+        def test_exercise_is_current_and_hides_the_solutions():
+            from course_lib.grading.assign import build_exercise
+            from course_lib.grading.spec import load_checks
+
+            checks = load_checks(set_name)
+            text = exercise.read_text(encoding="utf-8")
+            assert build_exercise(solution, f"solutions/{set_name}.md", checks) == text
+            leaked_or_hidden = ("BEGIN SOLUTION", "HIDDEN TESTS", *leaked)
+            assert_exercise_hides_the_solutions(exercise, set_name, leaked_or_hidden, tagged)
+
+        tests.insert(1, test_exercise_is_current_and_hides_the_solutions)
+    return {test.__name__: test for test in tests}
+
+
+def assert_same(expected, got, where: str, *, rtol: float, atol: float) -> None:
+    """``got`` equals the grader's ``expected`` value: nested dicts (same keys), tuples and lists
+    (same lengths) down to arrays of the same shape that agree to ``rtol``/``atol``; ``where``
+    names the place in the failure message."""
+    import numpy as np
+
+    if isinstance(expected, dict):
+        assert set(expected) == set(got), where
+        for key in expected:
+            assert_same(expected[key], got[key], f"{where}[{key!r}]", rtol=rtol, atol=atol)
+    elif isinstance(expected, (tuple, list)):
+        assert len(expected) == len(got), where
+        for k, (e, g) in enumerate(zip(expected, got)):
+            assert_same(e, g, f"{where}[{k}]", rtol=rtol, atol=atol)
+    else:
+        assert np.shape(expected) == np.shape(got), where
+        np.testing.assert_allclose(expected, got, rtol=rtol, atol=atol, err_msg=where)

@@ -8,20 +8,14 @@ questions with a bug fail. The shared contract is in ``tests/exercise_contract.p
 
 from __future__ import annotations
 
-import json
 
-import pytest
 
 from exercise_contract import (
     EXERCISES,
     SOLUTIONS,
-    assert_blank_scores_zero,
-    assert_planted_bugs_cost_their_questions,
-    assert_solution_full_marks,
-    check_shape_bugs,
+    assert_exercise_hides_the_solutions,
+    contract_tests,
     execute_solution_and_blank,
-    group_bugs,
-    shape_messages,
 )
 
 SOLUTION = SOLUTIONS / "02_activations.md"
@@ -82,34 +76,12 @@ GROUPS = [
 SHAPE_BUGS = {"maxout db keeps the summed axis (keepdims=True)": "`db` has shape (2, 1, 3), expected (2, 3)"}
 
 
-def test_groups_cover_every_bug_once_and_never_two_in_one_question():
-    assert len(group_bugs(BUGS, GROUPS, QUESTIONS)) == len(GROUPS)
-    check_shape_bugs(SHAPE_BUGS, BUGS)
-
-
-def test_solution_scores_full_marks_in_both_formats(tmp_path):
-    assert_solution_full_marks(SOLUTION, QUESTIONS, tmp_path)
-
-
-def test_blank_exercise_scores_zero():
-    assert_blank_scores_zero(EXERCISE, QUESTIONS)
+globals().update(contract_tests("02_activations", QUESTIONS, BUGS, GROUPS, SHAPE_BUGS))
 
 
 def test_exercise_hides_the_solutions():
-    nb = json.loads(EXERCISE.read_text(encoding="utf-8"))
-    assert nb["metadata"]["course_lib"]["exercise"] == "02_activations"
-    text = EXERCISE.read_text(encoding="utf-8")
-    for leaked in ("BEGIN SOLUTION", "np.expm1(np.minimum", "pieces == winner", "np.all(pre_activations"):
-        assert leaked not in text
-    tagged = [c for c in nb["cells"] if "raises-exception" in c["metadata"].get("tags", [])]
-    assert len(tagged) == 8  # seven self-checks and the demo
-
-
-@pytest.mark.parametrize("group", range(len(GROUPS)))
-def test_planted_bugs_lose_exactly_their_questions(tmp_path, group):
-    edits = group_bugs(BUGS, GROUPS, QUESTIONS)[group]
-    messages = shape_messages(GROUPS[group], BUGS, SHAPE_BUGS)
-    assert_planted_bugs_cost_their_questions(SOLUTION, tmp_path, edits, QUESTIONS, messages)
+    leaked = ("BEGIN SOLUTION", "np.expm1(np.minimum", "pieces == winner", "np.all(pre_activations")
+    assert_exercise_hides_the_solutions(EXERCISE, "02_activations", leaked, tagged=8)  # seven self-checks and the demo
 
 
 def test_notebooks_execute_top_to_bottom():

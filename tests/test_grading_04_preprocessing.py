@@ -8,20 +8,14 @@ own function only) to keep the suite fast. The shared contract is in
 
 from __future__ import annotations
 
-import json
 
-import pytest
 
 from exercise_contract import (
     EXERCISES,
     SOLUTIONS,
-    assert_blank_scores_zero,
-    assert_planted_bugs_cost_their_questions,
-    assert_solution_full_marks,
-    check_shape_bugs,
+    assert_exercise_hides_the_solutions,
+    contract_tests,
     execute_solution_and_blank,
-    group_bugs,
-    shape_messages,
 )
 
 SOLUTION = SOLUTIONS / "04_preprocessing.md"
@@ -68,34 +62,12 @@ GROUPS = [
 SHAPE_BUGS = {"window returns a flattened array": "`window_level` has shape (42,), expected (6, 7)"}
 
 
-def test_groups_cover_every_bug_once_and_never_two_in_one_question():
-    assert len(group_bugs(BUGS, GROUPS, QUESTIONS)) == len(GROUPS)
-    check_shape_bugs(SHAPE_BUGS, BUGS)
-
-
-def test_solution_scores_full_marks_in_both_formats(tmp_path):
-    assert_solution_full_marks(SOLUTION, QUESTIONS, tmp_path)
-
-
-def test_blank_exercise_scores_zero():
-    assert_blank_scores_zero(EXERCISE, QUESTIONS)
+globals().update(contract_tests("04_preprocessing", QUESTIONS, BUGS, GROUPS, SHAPE_BUGS))
 
 
 def test_exercise_hides_the_solutions():
-    nb = json.loads(EXERCISE.read_text(encoding="utf-8"))
-    assert nb["metadata"]["course_lib"]["exercise"] == "04_preprocessing"
-    text = EXERCISE.read_text(encoding="utf-8")
-    for leaked in ("BEGIN SOLUTION", "HIDDEN TESTS", "np.where(pivot < 0", "np.clip(y, 0.0, 1.0)", "fit_standardize"):
-        assert leaked not in text
-    tagged = [c for c in nb["cells"] if "raises-exception" in c["metadata"].get("tags", [])]
-    assert len(tagged) == 4  # three self-checks and the demo
-
-
-@pytest.mark.parametrize("group", range(len(GROUPS)))
-def test_planted_bugs_lose_exactly_their_questions(tmp_path, group):
-    edits = group_bugs(BUGS, GROUPS, QUESTIONS)[group]
-    messages = shape_messages(GROUPS[group], BUGS, SHAPE_BUGS)
-    assert_planted_bugs_cost_their_questions(SOLUTION, tmp_path, edits, QUESTIONS, messages)
+    leaked = ("BEGIN SOLUTION", "HIDDEN TESTS", "np.where(pivot < 0", "np.clip(y, 0.0, 1.0)", "fit_standardize")
+    assert_exercise_hides_the_solutions(EXERCISE, "04_preprocessing", leaked, tagged=4)  # three self-checks, the demo
 
 
 def test_notebooks_execute_top_to_bottom():

@@ -9,24 +9,15 @@ solution; a test here checks that on every hidden case they agree with the cours
 
 from __future__ import annotations
 
-import json
 
 import numpy as np
-import pytest
 
-from course_lib.grading.assign import build_exercise
 from course_lib.grading.exercise_set import load_exercise_set
-from course_lib.grading.spec import load_checks
 from exercise_contract import (
     EXERCISES,
     SOLUTIONS,
-    assert_blank_scores_zero,
-    assert_planted_bugs_cost_their_questions,
-    assert_solution_full_marks,
-    check_shape_bugs,
+    contract_tests,
     execute_solution_and_blank,
-    group_bugs,
-    shape_messages,
 )
 
 SET = "05_convolutions"
@@ -100,37 +91,11 @@ SHAPE_BUGS = {
 }
 
 
-def test_groups_cover_every_bug_once_and_never_two_in_one_question():
-    assert len(group_bugs(BUGS, GROUPS, QUESTIONS)) == len(GROUPS)
-    check_shape_bugs(SHAPE_BUGS, BUGS)
-
-
-def test_exercise_is_current_and_hides_the_solutions():
-    questions = load_checks(SET)
-    assert build_exercise(SOLUTION, f"solutions/{SET}.md", questions) == EXERCISE.read_text(encoding="utf-8")
-    nb = json.loads(EXERCISE.read_text(encoding="utf-8"))
-    assert nb["metadata"]["course_lib"]["exercise"] == SET
-    text = EXERCISE.read_text(encoding="utf-8")
-    for leaked in ("BEGIN SOLUTION", "HIDDEN TESTS", "sliding_window_view(xp", "fields.reshape", "-np.inf)",
-                   "library_im2col", "F.conv2d"):
-        assert leaked not in text
-    tagged = [c for c in nb["cells"] if "raises-exception" in c["metadata"].get("tags", [])]
-    assert len(tagged) == 6  # five self-checks and the demo
-
-
-def test_solution_scores_full_marks_in_both_formats(tmp_path):
-    assert_solution_full_marks(SOLUTION, QUESTIONS, tmp_path)
-
-
-def test_blank_exercise_scores_zero():
-    assert_blank_scores_zero(EXERCISE, QUESTIONS)
-
-
-@pytest.mark.parametrize("group", range(len(GROUPS)))
-def test_planted_bugs_lose_exactly_their_questions(tmp_path, group):
-    edits = group_bugs(BUGS, GROUPS, QUESTIONS)[group]
-    messages = shape_messages(GROUPS[group], BUGS, SHAPE_BUGS)
-    assert_planted_bugs_cost_their_questions(SOLUTION, tmp_path, edits, QUESTIONS, messages)
+# the contract's tests; tagged: the cells tagged raises-exception (five self-checks and the demo);
+# leaked: what the blank exercise must not show
+globals().update(contract_tests(SET, QUESTIONS, BUGS, GROUPS, SHAPE_BUGS, tagged=6, leaked=(
+    "sliding_window_view(xp", "fields.reshape", "-np.inf)", "library_im2col", "F.conv2d",
+)))
 
 
 # -- the expected values are the library's and torch's ---------------------------------------------

@@ -10,25 +10,17 @@ differences. The shared contract is in ``tests/exercise_contract.py``.
 
 from __future__ import annotations
 
-import json
 
 import numpy as np
-import pytest
 
 from course_lib.gradcheck import numerical_grad
-from course_lib.grading.assign import build_exercise
 from course_lib.grading.exercise_set import load_exercise_set
-from course_lib.grading.spec import load_checks
 from exercise_contract import (
     EXERCISES,
     SOLUTIONS,
-    assert_blank_scores_zero,
-    assert_planted_bugs_cost_their_questions,
-    assert_solution_full_marks,
-    check_shape_bugs,
+    assert_same,
+    contract_tests,
     execute_solution_and_blank,
-    group_bugs,
-    shape_messages,
 )
 
 SET = "06_batchnorm"
@@ -114,37 +106,12 @@ SHAPE_BUGS = {
 }
 
 
-def test_groups_cover_every_bug_once_and_never_two_in_one_question():
-    assert len(group_bugs(BUGS, GROUPS, QUESTIONS)) == len(GROUPS)
-    check_shape_bugs(SHAPE_BUGS, BUGS)
-
-
-def test_exercise_is_current_and_hides_the_solutions():
-    questions = load_checks(SET)
-    assert build_exercise(SOLUTION, f"solutions/{SET}.md", questions) == EXERCISE.read_text(encoding="utf-8")
-    nb = json.loads(EXERCISE.read_text(encoding="utf-8"))
-    assert nb["metadata"]["course_lib"]["exercise"] == SET
-    text = EXERCISE.read_text(encoding="utf-8")
-    for leaked in ("BEGIN SOLUTION", "HIDDEN TESTS", "n * dout - dbeta", "ddof=1)", "transpose(0, 2, 3, 1)",
-                   "(b - running_mean) * scale", "fold_into_linear", "SpatialBatchNorm"):
-        assert leaked not in text
-    tagged = [c for c in nb["cells"] if "raises-exception" in c["metadata"].get("tags", [])]
-    assert len(tagged) == 7  # six self-checks and the demo
-
-
-def test_solution_scores_full_marks_in_both_formats(tmp_path):
-    assert_solution_full_marks(SOLUTION, QUESTIONS, tmp_path)
-
-
-def test_blank_exercise_scores_zero():
-    assert_blank_scores_zero(EXERCISE, QUESTIONS)
-
-
-@pytest.mark.parametrize("group", range(len(GROUPS)))
-def test_planted_bugs_lose_exactly_their_questions(tmp_path, group):
-    edits = group_bugs(BUGS, GROUPS, QUESTIONS)[group]
-    messages = shape_messages(GROUPS[group], BUGS, SHAPE_BUGS)
-    assert_planted_bugs_cost_their_questions(SOLUTION, tmp_path, edits, QUESTIONS, messages)
+# the contract's tests; tagged: the cells tagged raises-exception (six self-checks and the demo);
+# leaked: what the blank exercise must not show
+globals().update(contract_tests(SET, QUESTIONS, BUGS, GROUPS, SHAPE_BUGS, tagged=7, leaked=(
+    "n * dout - dbeta", "ddof=1)", "transpose(0, 2, 3, 1)", "(b - running_mean) * scale", "fold_into_linear",
+    "SpatialBatchNorm",
+)))
 
 
 # -- the expected values are the library's, torch's and the finite differences' --------------------
@@ -201,20 +168,6 @@ def _library_answers():
             "batchnorm_inference": inference, "spatial_batchnorm_forward": spatial, "fold_batchnorm": fold}
 
 
-def _assert_same(expected, got, where):
-    if isinstance(expected, dict):
-        assert set(expected) == set(got), where
-        for key in expected:
-            _assert_same(expected[key], got[key], f"{where}[{key}]")
-    elif isinstance(expected, (tuple, list)):
-        assert len(expected) == len(got), where
-        for k, (e, g) in enumerate(zip(expected, got)):
-            _assert_same(e, g, f"{where}[{k}]")
-    else:
-        assert np.shape(expected) == np.shape(got), where
-        np.testing.assert_allclose(expected, got, rtol=1e-9, atol=1e-11, err_msg=where)
-
-
 def test_hidden_cases_agree_with_the_library_and_torch():
     """Every value the grader expects is what course_lib.scratch.batchnorm and torch compute."""
     library = _library_answers()
@@ -224,7 +177,7 @@ def test_hidden_cases_agree_with_the_library_and_torch():
         q = prepared.question
         for case, ready in zip(q.get_cases(), prepared.cases):
             got = library[q.function](*case.args, **case.kwargs)
-            _assert_same(ready.expected["result"], got, f"{q.name}: {case.note}")
+            assert_same(ready.expected["result"], got, f"{q.name}: {case.note}", rtol=1e-9, atol=1e-11)
 
 
 def _numerical_batchnorm_grads(x, gamma, eps, dout):

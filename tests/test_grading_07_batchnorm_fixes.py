@@ -9,11 +9,9 @@ against central differences.
 
 from __future__ import annotations
 
-import json
 
 import jupytext
 import numpy as np
-import pytest
 
 from course_lib.gradcheck import numerical_grad, rel_error
 from course_lib.grading.exercise_set import reference_cells
@@ -24,13 +22,9 @@ from course_lib.scratch.linear import Linear
 from exercise_contract import (
     EXERCISES,
     SOLUTIONS,
-    assert_blank_scores_zero,
-    assert_planted_bugs_cost_their_questions,
-    assert_solution_full_marks,
-    check_shape_bugs,
+    assert_exercise_hides_the_solutions,
+    contract_tests,
     execute_solution_and_blank,
-    group_bugs,
-    shape_messages,
 )
 
 SOLUTION = SOLUTIONS / "07_batchnorm_fixes.md"
@@ -102,9 +96,7 @@ def _reference():
     return namespace
 
 
-def test_groups_cover_every_bug_once_and_never_two_in_one_question():
-    assert len(group_bugs(BUGS, GROUPS, QUESTIONS)) == len(GROUPS)
-    check_shape_bugs(SHAPE_BUGS, BUGS)
+globals().update(contract_tests("07_batchnorm_fixes", QUESTIONS, BUGS, GROUPS, SHAPE_BUGS))
 
 
 def test_reference_block_matches_the_library_and_central_differences():
@@ -138,31 +130,11 @@ def test_reference_block_matches_the_library_and_central_differences():
         assert rel_error(grad, numeric) < 1e-6 or np.abs(grad - numeric).max() < 1e-8, k
 
 
-def test_solution_scores_full_marks_in_both_formats(tmp_path):
-    assert_solution_full_marks(SOLUTION, QUESTIONS, tmp_path)
-
-
-def test_blank_exercise_scores_zero():
-    assert_blank_scores_zero(EXERCISE, QUESTIONS)
-
-
 def test_exercise_hides_the_solutions():
-    nb = json.loads(EXERCISE.read_text(encoding="utf-8"))
-    assert nb["metadata"]["course_lib"]["exercise"] == "07_batchnorm_fixes"
-    text = EXERCISE.read_text(encoding="utf-8")
-    for leaked in ("BEGIN SOLUTION", "HIDDEN TESTS", "var * n / (n - 1)", "n * dy - dbeta", "np.percentile(",
-                   "update_running", "course_lib.scratch"):
-        assert leaked not in text, leaked
-    tagged = [c for c in nb["cells"] if "raises-exception" in c["metadata"].get("tags", [])]
-    assert len(tagged) == 6  # five self-checks and the demo
-    assert jupytext.reads(text, fmt="ipynb").cells  # a valid notebook
-
-
-@pytest.mark.parametrize("group", range(len(GROUPS)))
-def test_planted_bugs_lose_exactly_their_questions(tmp_path, group):
-    edits = group_bugs(BUGS, GROUPS, QUESTIONS)[group]
-    messages = shape_messages(GROUPS[group], BUGS, SHAPE_BUGS)
-    assert_planted_bugs_cost_their_questions(SOLUTION, tmp_path, edits, QUESTIONS, messages)
+    leaked = ("BEGIN SOLUTION", "HIDDEN TESTS", "var * n / (n - 1)", "n * dy - dbeta", "np.percentile(",
+              "update_running", "course_lib.scratch")
+    assert_exercise_hides_the_solutions(EXERCISE, "07_batchnorm_fixes", leaked, tagged=6)  # five self-checks, the demo
+    assert jupytext.reads(EXERCISE.read_text(encoding="utf-8"), fmt="ipynb").cells  # a valid notebook
 
 
 def test_notebooks_execute_top_to_bottom():

@@ -9,7 +9,6 @@ SVD, and its errors against their documented messages.
 
 from __future__ import annotations
 
-import json
 
 import numpy as np
 import pytest
@@ -19,13 +18,9 @@ from course_lib.grading.notebook_io import read_source
 from exercise_contract import (
     EXERCISES,
     SOLUTIONS,
-    assert_blank_scores_zero,
-    assert_planted_bugs_cost_their_questions,
-    assert_solution_full_marks,
-    check_shape_bugs,
+    assert_exercise_hides_the_solutions,
+    contract_tests,
     execute_solution_and_blank,
-    group_bugs,
-    shape_messages,
 )
 
 SOLUTION = SOLUTIONS / "08_batchnorm_why.md"
@@ -103,9 +98,7 @@ def ref():
     return _reference()
 
 
-def test_groups_cover_every_bug_once_and_never_two_in_one_question():
-    assert len(group_bugs(BUGS, GROUPS, QUESTIONS)) == len(GROUPS)
-    check_shape_bugs(SHAPE_BUGS, BUGS)
+globals().update(contract_tests("08_batchnorm_why", QUESTIONS, BUGS, GROUPS, SHAPE_BUGS))
 
 
 @pytest.mark.parametrize("seed", range(5))
@@ -162,30 +155,10 @@ def test_reference_walk_matches_a_direct_computation(ref):
     np.testing.assert_allclose(result, [max(losses) - min(losses), max(changes)], rtol=1e-12)
 
 
-def test_solution_scores_full_marks_in_both_formats(tmp_path):
-    assert_solution_full_marks(SOLUTION, QUESTIONS, tmp_path)
-
-
-def test_blank_exercise_scores_zero():
-    assert_blank_scores_zero(EXERCISE, QUESTIONS)
-
-
 def test_exercise_hides_the_solutions():
-    nb = json.loads(EXERCISE.read_text(encoding="utf-8"))
-    assert nb["metadata"]["course_lib"]["exercise"] == "08_batchnorm_why"
-    text = EXERCISE.read_text(encoding="utf-8")
-    for leaked in ("BEGIN SOLUTION", "HIDDEN TESTS", "np.linalg.norm(new + v)", "np.linalg.qr(np.asarray(vectors",
-                   "max(losses) - min(losses)", "np.clip(a @ b"):
-        assert leaked not in text, leaked
-    tagged = [c for c in nb["cells"] if "raises-exception" in c["metadata"].get("tags", [])]
-    assert len(tagged) == 5  # four self-checks and the demo
-
-
-@pytest.mark.parametrize("group", range(len(GROUPS)))
-def test_planted_bugs_lose_exactly_their_questions(tmp_path, group):
-    edits = group_bugs(BUGS, GROUPS, QUESTIONS)[group]
-    messages = shape_messages(GROUPS[group], BUGS, SHAPE_BUGS)
-    assert_planted_bugs_cost_their_questions(SOLUTION, tmp_path, edits, QUESTIONS, messages)
+    leaked = ("BEGIN SOLUTION", "HIDDEN TESTS", "np.linalg.norm(new + v)", "np.linalg.qr(np.asarray(vectors",
+              "max(losses) - min(losses)", "np.clip(a @ b")
+    assert_exercise_hides_the_solutions(EXERCISE, "08_batchnorm_why", leaked, tagged=5)  # four self-checks and the demo
 
 
 def test_notebooks_execute_top_to_bottom():

@@ -10,25 +10,17 @@ torch's autograd (the two penalties) and with the early-stopping bookkeeping of 
 
 from __future__ import annotations
 
-import json
 from types import SimpleNamespace
 
 import numpy as np
-import pytest
 
-from course_lib.grading.assign import build_exercise
 from course_lib.grading.exercise_set import load_exercise_set
-from course_lib.grading.spec import load_checks
 from exercise_contract import (
     EXERCISES,
     SOLUTIONS,
-    assert_blank_scores_zero,
-    assert_planted_bugs_cost_their_questions,
-    assert_solution_full_marks,
-    check_shape_bugs,
+    assert_same,
+    contract_tests,
     execute_solution_and_blank,
-    group_bugs,
-    shape_messages,
 )
 
 SET = "09_regularization"
@@ -108,37 +100,12 @@ SHAPE_BUGS = {
 }
 
 
-def test_groups_cover_every_bug_once_and_never_two_in_one_question():
-    assert len(group_bugs(BUGS, GROUPS, QUESTIONS)) == len(GROUPS)
-    check_shape_bugs(SHAPE_BUGS, BUGS)
-
-
-def test_exercise_is_current_and_hides_the_solutions():
-    questions = load_checks(SET)
-    assert build_exercise(SOLUTION, f"solutions/{SET}.md", questions) == EXERCISE.read_text(encoding="utf-8")
-    nb = json.loads(EXERCISE.read_text(encoding="utf-8"))
-    assert nb["metadata"]["course_lib"]["exercise"] == SET
-    text = EXERCISE.read_text(encoding="utf-8")
-    for leaked in ("BEGIN SOLUTION", "HIDDEN TESTS", "predictions.var(axis=0)", "np.zeros_like(value)",
-                   "lam * np.sign(h)", "wait >= patience", "noisy = x + rng", "import torch"):
-        assert leaked not in text
-    tagged = [c for c in nb["cells"] if "raises-exception" in c["metadata"].get("tags", [])]
-    assert len(tagged) == 6  # five self-checks and the demo
-
-
-def test_solution_scores_full_marks_in_both_formats(tmp_path):
-    assert_solution_full_marks(SOLUTION, QUESTIONS, tmp_path)
-
-
-def test_blank_exercise_scores_zero():
-    assert_blank_scores_zero(EXERCISE, QUESTIONS)
-
-
-@pytest.mark.parametrize("group", range(len(GROUPS)))
-def test_planted_bugs_lose_exactly_their_questions(tmp_path, group):
-    edits = group_bugs(BUGS, GROUPS, QUESTIONS)[group]
-    messages = shape_messages(GROUPS[group], BUGS, SHAPE_BUGS)
-    assert_planted_bugs_cost_their_questions(SOLUTION, tmp_path, edits, QUESTIONS, messages)
+# the contract's tests; tagged: the cells tagged raises-exception (five self-checks and the demo);
+# leaked: what the blank exercise must not show
+globals().update(contract_tests(SET, QUESTIONS, BUGS, GROUPS, SHAPE_BUGS, tagged=6, leaked=(
+    "predictions.var(axis=0)", "np.zeros_like(value)", "lam * np.sign(h)", "wait >= patience",
+    "noisy = x + rng", "import torch",
+)))
 
 
 def test_the_in_place_bugs_are_reported_as_modified_inputs(tmp_path):
@@ -207,20 +174,6 @@ def _library_answers():
             "early_stopping_epoch": _solver_stopping, "add_input_noise": noise}
 
 
-def _assert_same(expected, got, where):
-    if isinstance(expected, dict):
-        assert set(expected) == set(got), where
-        for key in expected:
-            _assert_same(expected[key], got[key], f"{where}[{key}]")
-    elif isinstance(expected, (tuple, list)):
-        assert len(expected) == len(got), where
-        for k, (e, g) in enumerate(zip(expected, got)):
-            _assert_same(e, g, f"{where}[{k}]")
-    else:
-        assert np.shape(expected) == np.shape(got), where
-        np.testing.assert_allclose(expected, got, rtol=1e-9, atol=1e-12, err_msg=where)
-
-
 def test_hidden_cases_agree_with_the_definitions_torch_and_the_solver():
     """Every value the grader expects is what the definitions, torch's autograd and the Solver's
     early stopping compute."""
@@ -233,7 +186,7 @@ def test_hidden_cases_agree_with_the_definitions_torch_and_the_solver():
         for case, ready in zip(q.get_cases(), prepared.cases):
             args = [eval(a.src, namespace) if type(a).__name__ == "Expr" else a for a in case.args]  # noqa: S307
             got = library[q.function](*args, **case.kwargs)
-            _assert_same(ready.expected["result"], got, f"{q.name}: {case.note}")
+            assert_same(ready.expected["result"], got, f"{q.name}: {case.note}", rtol=1e-9, atol=1e-12)
 
 
 def test_notebooks_execute_top_to_bottom():

@@ -10,24 +10,17 @@ in ``tests/exercise_contract.py``.
 
 from __future__ import annotations
 
-import json
 
 import numpy as np
-import pytest
 
-from course_lib.grading.assign import build_exercise
 from course_lib.grading.exercise_set import load_exercise_set
-from course_lib.grading.spec import Expr, load_checks
+from course_lib.grading.spec import Expr
 from exercise_contract import (
     EXERCISES,
     SOLUTIONS,
-    assert_blank_scores_zero,
-    assert_planted_bugs_cost_their_questions,
-    assert_solution_full_marks,
-    check_shape_bugs,
+    assert_same,
+    contract_tests,
     execute_solution_and_blank,
-    group_bugs,
-    shape_messages,
 )
 
 SET = "10_dropout"
@@ -124,37 +117,12 @@ SHAPE_BUGS = {
 }
 
 
-def test_groups_cover_every_bug_once_and_never_two_in_one_question():
-    assert len(group_bugs(BUGS, GROUPS, QUESTIONS)) == len(GROUPS)
-    check_shape_bugs(SHAPE_BUGS, BUGS)
-
-
-def test_exercise_is_current_and_hides_the_solutions():
-    questions = load_checks(SET)
-    assert build_exercise(SOLUTION, f"solutions/{SET}.md", questions) == EXERCISE.read_text(encoding="utf-8")
-    nb = json.loads(EXERCISE.read_text(encoding="utf-8"))
-    assert nb["metadata"]["course_lib"]["exercise"] == SET
-    text = EXERCISE.read_text(encoding="utf-8")
-    for leaked in ("BEGIN SOLUTION", "HIDDEN TESTS", "x * mask / (1.0 - p)", "np.tensordot", "np.maximum(norms, c)",
-                   "scores.max(axis=1", "(1.0 - p) * w", "import torch", "lib.mc_predict"):
-        assert leaked not in text
-    tagged = [c for c in nb["cells"] if "raises-exception" in c["metadata"].get("tags", [])]
-    assert len(tagged) == 7  # six self-checks and the demo
-
-
-def test_solution_scores_full_marks_in_both_formats(tmp_path):
-    assert_solution_full_marks(SOLUTION, QUESTIONS, tmp_path)
-
-
-def test_blank_exercise_scores_zero():
-    assert_blank_scores_zero(EXERCISE, QUESTIONS)
-
-
-@pytest.mark.parametrize("group", range(len(GROUPS)))
-def test_planted_bugs_lose_exactly_their_questions(tmp_path, group):
-    edits = group_bugs(BUGS, GROUPS, QUESTIONS)[group]
-    messages = shape_messages(GROUPS[group], BUGS, SHAPE_BUGS)
-    assert_planted_bugs_cost_their_questions(SOLUTION, tmp_path, edits, QUESTIONS, messages)
+# the contract's tests; tagged: the cells tagged raises-exception (six self-checks and the demo);
+# leaked: what the blank exercise must not show
+globals().update(contract_tests(SET, QUESTIONS, BUGS, GROUPS, SHAPE_BUGS, tagged=7, leaked=(
+    "x * mask / (1.0 - p)", "np.tensordot", "np.maximum(norms, c)", "scores.max(axis=1", "(1.0 - p) * w",
+    "import torch", "lib.mc_predict",
+)))
 
 
 # -- the expected values are the library's and torch's ---------------------------------------------
@@ -205,16 +173,6 @@ def _library_answers():
             "dropout_expectation": expectation, "mc_dropout_predict": mc, "max_norm": max_norm}
 
 
-def _assert_same(expected, got, where):
-    if isinstance(expected, (tuple, list)):
-        assert len(expected) == len(got), where
-        for k, (e, g) in enumerate(zip(expected, got)):
-            _assert_same(e, g, f"{where}[{k}]")
-    else:
-        assert np.shape(expected) == np.shape(got), where
-        np.testing.assert_allclose(expected, got, rtol=1e-9, atol=1e-12, err_msg=where)
-
-
 def _evaluated(value):
     return eval(value.src, {"np": np, "math": __import__("math")}) if isinstance(value, Expr) else value  # noqa: S307
 
@@ -230,7 +188,7 @@ def test_hidden_cases_agree_with_the_library_and_torch():
             args = [_evaluated(a) for a in case.args]
             kwargs = {key: _evaluated(v) for key, v in case.kwargs.items()}
             got = library[q.function](*args, **kwargs)
-            _assert_same(ready.expected["result"], got, f"{q.name}: {case.note}")
+            assert_same(ready.expected["result"], got, f"{q.name}: {case.note}", rtol=1e-9, atol=1e-12)
 
 
 def test_expectation_cases_show_the_equivalence():

@@ -11,26 +11,20 @@ does. The shared contract is in ``tests/exercise_contract.py``.
 
 from __future__ import annotations
 
-import json
 import math
 
 import numpy as np
 import pytest
 
-from course_lib.grading.assign import build_exercise
 from course_lib.grading.exercise_set import load_exercise_set, reference_cells
 from course_lib.grading.notebook_io import read_source
-from course_lib.grading.spec import Expr, load_checks
+from course_lib.grading.spec import Expr
 from exercise_contract import (
     EXERCISES,
     SOLUTIONS,
-    assert_blank_scores_zero,
-    assert_planted_bugs_cost_their_questions,
-    assert_solution_full_marks,
-    check_shape_bugs,
+    assert_same,
+    contract_tests,
     execute_solution_and_blank,
-    group_bugs,
-    shape_messages,
 )
 
 SET = "12_training_practice"
@@ -125,37 +119,12 @@ SHAPE_BUGS = {
 }
 
 
-def test_groups_cover_every_bug_once_and_never_two_in_one_question():
-    assert len(group_bugs(BUGS, GROUPS, QUESTIONS)) == len(GROUPS)
-    check_shape_bugs(SHAPE_BUGS, BUGS)
-
-
-def test_exercise_is_current_and_hides_the_solutions():
-    questions = load_checks(SET)
-    assert build_exercise(SOLUTION, f"solutions/{SET}.md", questions) == EXERCISE.read_text(encoding="utf-8")
-    nb = json.loads(EXERCISE.read_text(encoding="utf-8"))
-    assert nb["metadata"]["course_lib"]["exercise"] == SET
-    text = EXERCISE.read_text(encoding="utf-8")
-    for leaked in ("BEGIN SOLUTION", "HIDDEN TESTS", "np.nanargmax", "trial[\"score\"], reverse=True", "(2.0 * factor)",
-                   "copy.deepcopy(snapshots", "float(np.log(num_classes))", "from course_lib", "_Fixed"):
-        assert leaked not in text, leaked
-    tagged = [c for c in nb["cells"] if "raises-exception" in c["metadata"].get("tags", [])]
-    assert len(tagged) == 8  # seven self-checks and the demo
-
-
-def test_solution_scores_full_marks_in_both_formats(tmp_path):
-    assert_solution_full_marks(SOLUTION, QUESTIONS, tmp_path)
-
-
-def test_blank_exercise_scores_zero():
-    assert_blank_scores_zero(EXERCISE, QUESTIONS)
-
-
-@pytest.mark.parametrize("group", range(len(GROUPS)))
-def test_planted_bugs_lose_exactly_their_questions(tmp_path, group):
-    edits = group_bugs(BUGS, GROUPS, QUESTIONS)[group]
-    messages = shape_messages(GROUPS[group], BUGS, SHAPE_BUGS)
-    assert_planted_bugs_cost_their_questions(SOLUTION, tmp_path, edits, QUESTIONS, messages)
+# the contract's tests; tagged: the cells tagged raises-exception (seven self-checks and the demo);
+# leaked: what the blank exercise must not show
+globals().update(contract_tests(SET, QUESTIONS, BUGS, GROUPS, SHAPE_BUGS, tagged=8, leaked=(
+    "np.nanargmax", "trial[\"score\"], reverse=True", "(2.0 * factor)", "copy.deepcopy(snapshots",
+    "float(np.log(num_classes))", "from course_lib", "_Fixed",
+)))
 
 
 # -- the expected values are the library's ------------------------------------------------------------
@@ -205,20 +174,6 @@ def _library_answers():
             "ensemble_accuracy": accuracy}
 
 
-def _assert_same(expected, got, where):
-    if isinstance(expected, (tuple, list)):
-        assert len(expected) == len(got), where
-        for k, (e, g) in enumerate(zip(expected, got)):
-            _assert_same(e, g, f"{where}[{k}]")
-    elif isinstance(expected, dict):
-        assert set(expected) == set(got), where
-        for key in expected:
-            _assert_same(expected[key], got[key], f"{where}[{key!r}]")
-    else:
-        assert np.shape(expected) == np.shape(got), where
-        np.testing.assert_allclose(expected, got, rtol=1e-10, atol=1e-12, err_msg=where)
-
-
 def test_hidden_cases_agree_with_the_library():
     """Every value the grader expects (but early stopping's, see below) is what course_lib computes."""
     library = _library_answers()
@@ -231,7 +186,8 @@ def test_hidden_cases_agree_with_the_library():
         for case, ready in zip(q.get_cases(), prepared.cases):
             args = [_evaluated(a) for a in case.args]
             kwargs = {key: _evaluated(v) for key, v in case.kwargs.items()}
-            _assert_same(ready.expected["result"], library[q.function](*args, **kwargs), f"{q.name}: {case.note}")
+            assert_same(ready.expected["result"], library[q.function](*args, **kwargs), f"{q.name}: {case.note}",
+                        rtol=1e-10, atol=1e-12)
 
 
 def _reference():

@@ -43,17 +43,15 @@ writes ``bn_placement.json`` (and ``bn_placement.png`` if matplotlib is installe
 
 from __future__ import annotations
 
-import argparse
-import contextlib
-import json
 import time
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
 import numpy as np
 
 from course_lib import checks
+
+from ._cnn_runs import load_images, parser_with_common_options, run_from_command_line, torch_device, torch_threads
 
 __all__ = ["PlacementRun", "BNPlacementResult", "run", "main", "MODELS", "PLACEMENTS", "PRESETS", "LABELS"]
 
@@ -152,44 +150,7 @@ class BNPlacementResult:
         }
 
 
-# ----- data ---------------------------------------------------------------------------------------
-def _load(dataset: str, data_seed: int, root: Any) -> tuple[dict, tuple[int, int, int], int]:
-    """Standardized arrays (train statistics only), the image shape (C, H, W) and the number of classes."""
-    if dataset == "digits":
-        from course_lib.data import load_digits
-
-        data = load_digits(seed=data_seed, scale="standard")  # every pixel, with the training set's mean and std
-        arrays = {k: getattr(data, k) for k in ("x_train", "y_train", "x_val", "y_val", "x_test", "y_test")}
-        for k in ("x_train", "x_val", "x_test"):
-            arrays[k] = arrays[k].reshape(-1, 1, 8, 8).astype(np.float32)
-        return arrays, (1, 8, 8), 10
-    from course_lib.data import DatasetError, load_cifar10
-
-    try:
-        data = load_cifar10(root, seed=data_seed, download=False)
-    except DatasetError as err:
-        raise FileNotFoundError(
-            "bn_placement: dataset='cifar10' needs the CIFAR-10 archive in the data cache; get it with "
-            "`python -c 'from course_lib.data import load_cifar10; load_cifar10()'` (downloads 170 MB) "
-            f"or put it there by hand.\n{err}") from err
-    arrays = {k: getattr(data, k) for k in ("x_train", "y_train", "x_val", "y_val", "x_test", "y_test")}
-    mean = arrays["x_train"].mean(axis=(0, 2, 3), keepdims=True)  # per channel, training set only
-    std = arrays["x_train"].std(axis=(0, 2, 3), keepdims=True)
-    for k in ("x_train", "x_val", "x_test"):
-        arrays[k] = ((arrays[k] - mean) / std).astype(np.float32)
-    return arrays, (3, 32, 32), 10
-
-
-def _device(device: Any):
-    import torch
-
-    if device is None or str(device) == "cpu":
-        return torch.device("cpu")
-    if str(device).startswith("cuda") and not torch.cuda.is_available():
-        raise ValueError(f"bn_placement: device={device!r} was asked for, but torch sees no CUDA GPU")
-    return torch.device(device)
-
-
+# ----- models -------------------------------------------------------------------------------------
 def _make(model: str, placement: str | None, shape: tuple, n_classes: int, cfg: dict, seed: int, device: Any):
     import torch
 
@@ -203,20 +164,6 @@ def _make(model: str, placement: str | None, shape: tuple, n_classes: int, cfg: 
     return SimpleCNN(shape[0], shape[1:], n_classes, channels=cfg["widths"], rng=seed,
                      convs_per_block=2 if model == "deep" else 1, norm=norm, norm_position=placement or "before",
                      device=device, dtype=torch.float32)
-
-
-@contextlib.contextmanager
-def _torch_threads(n: int | None):
-    """At most ``n`` torch threads inside (None: leave torch's setting); the old count is restored."""
-    import torch
-
-    old = torch.get_num_threads()
-    if n is not None:
-        torch.set_num_threads(min(n, old))
-    try:
-        yield
-    finally:
-        torch.set_num_threads(old)
 
 
 # ----- the experiment -----------------------------------------------------------------------------
@@ -256,20 +203,20 @@ def run(models: Any = MODELS, placements: Any = PLACEMENTS, dataset: str = "digi
         cfg["widths"] = tuple(checks.integer(w, "widths", who, minimum=1) for w in widths)
     if threads is not None:
         threads = checks.integer(threads, "threads", who, minimum=1)
-    dev = _device(device)
+    dev = torch_device(device, "bn_placement")
 
     import torch
 
     from course_lib.scratch.solver import progress_bar
     from course_lib.torch_impl.solver import Solver
 
-    arrays, shape, n_classes = _load(dataset, data_seed, root)
+    arrays, shape, n_classes = load_images(dataset, data_seed, root, "bn_placement")
     combos = [(m, p, s) for m in models for p in placements for s in seeds if not (m == "resnet" and p == "after")]
     if not combos:
         raise ValueError(f"{who}: nothing to run (the ResNet has no 'after' placement)")
     runs = {}
     bar = progress_bar(len(combos), progress, desc="bn placement")
-    with _torch_threads(threads if dev.type == "cpu" else None):
+    with torch_threads(threads if dev.type == "cpu" else None):
         for model_name, placement, seed in combos:
             bar.set_postfix_str(f"{model_name}, {LABELS[placement]}, seed {seed}")
             model = _make(model_name, placement, shape, n_classes, cfg, seed, dev)
@@ -303,38 +250,18 @@ def run(models: Any = MODELS, placements: Any = PLACEMENTS, dataset: str = "digi
 def main(argv: Any = None) -> BNPlacementResult:
     """``python -m course_lib.experiments.bn_placement [--dataset D] [--device D] [--epochs N] [--seeds K]
     [--out DIR]``: runs seeds 0..K-1, prints the table, writes ``DIR/bn_placement.json`` (and the figure)."""
-    parser = argparse.ArgumentParser(prog="python -m course_lib.experiments.bn_placement",
-                                     description="Batch-norm placement in three CNNs (simple, deeper, ResNet).")
-    parser.add_argument("--dataset", choices=sorted(PRESETS), default="digits")
-    parser.add_argument("--device", default="cpu", help="cpu or cuda")
-    parser.add_argument("--epochs", type=int, default=None, help="default: the data set's preset")
-    parser.add_argument("--seeds", type=int, default=1, help="number of seeds (0, 1, ...)")
-    parser.add_argument("--lr", type=float, default=None, help="default: the data set's preset")
+    parser = parser_with_common_options("bn_placement", "Batch-norm placement in three CNNs (simple, deeper, ResNet).",
+                                        PRESETS)
     parser.add_argument("--models", nargs="+", choices=MODELS, default=list(MODELS))
     parser.add_argument("--out", default=None, help="directory for bn_placement.json and bn_placement.png")
     parser.add_argument("--root", default=None, help="data cache directory (CIFAR-10)")
-    args = parser.parse_args(argv)
-    if args.seeds < 1:
-        parser.error("--seeds must be >= 1")
-    try:
-        result = run(models=args.models, dataset=args.dataset, device=args.device, epochs=args.epochs,
-                     seeds=range(args.seeds), lr=args.lr, root=args.root,
-                     threads=1 if args.dataset == "digits" else None)
-    except (FileNotFoundError, ValueError) as err:  # no CIFAR-10 files, no GPU, a bad setting: say so, no traceback
-        parser.exit(2, f"{parser.prog}: error: {err}\n")
-    print(result.table())
-    if args.out:
-        out = Path(args.out)
-        out.mkdir(parents=True, exist_ok=True)
-        (out / "bn_placement.json").write_text(json.dumps(result.to_dict(), indent=1))
-        try:
-            from course_lib.plotting.bn_placement import plot_bn_placement
-        except ImportError:  # matplotlib is optional here
-            print("matplotlib is not installed: no figure")
-        else:
-            plot_bn_placement(result).savefig(out / "bn_placement.png", dpi=150, bbox_inches="tight")
-        print(f"wrote {out / 'bn_placement.json'}")
-    return result
+
+    def run_args(args):
+        return run(models=args.models, dataset=args.dataset, device=args.device, epochs=args.epochs,
+                   seeds=range(args.seeds), lr=args.lr, root=args.root, threads=1 if args.dataset == "digits" else None)
+
+    return run_from_command_line(parser, argv, run_args, "bn_placement",
+                                 ("course_lib.plotting.bn_placement", "plot_bn_placement"))
 
 
 if __name__ == "__main__":  # pragma: no cover

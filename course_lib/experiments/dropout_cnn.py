@@ -28,11 +28,8 @@ Whether dropout improves the validation accuracy on the small digits set is repo
 
 from __future__ import annotations
 
-import argparse
-import json
 import time
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -40,7 +37,7 @@ import numpy as np
 from course_lib import checks
 from course_lib.scratch.dropout import check_p
 
-from .bn_placement import _device, _load, _torch_threads
+from ._cnn_runs import load_images, parser_with_common_options, run_from_command_line, torch_device, torch_threads
 
 __all__ = ["DropoutCNNRun", "DropoutCNNResult", "run", "main", "MODELS", "PRESETS"]
 
@@ -148,7 +145,7 @@ def run(models: Any = ("simple",), ps: Any = (0.0, 0.5), dataset: str = "digits"
         cfg["epochs"] = checks.integer(epochs, "epochs", who, minimum=1)
     if lr is not None:
         cfg["lr"] = checks.real(lr, "lr", who, minimum=0, exclusive_minimum=True)
-    dev = _device(device)
+    dev = torch_device(device, who)
 
     import torch
 
@@ -156,15 +153,12 @@ def run(models: Any = ("simple",), ps: Any = (0.0, 0.5), dataset: str = "digits"
     from course_lib.torch_impl.cnn import SimpleCNN
     from course_lib.torch_impl.solver import Solver
 
-    try:
-        arrays, shape, n_classes = _load(dataset, data_seed, root)
-    except FileNotFoundError as err:  # the loader is bn_placement's: name this module in its message
-        raise FileNotFoundError(str(err).replace("bn_placement:", f"{who}:", 1)) from err
+    arrays, shape, n_classes = load_images(dataset, data_seed, root, who)
     t = {k: torch.as_tensor(v, device=dev) for k, v in arrays.items()}
     runs = {}
     combos = [(m, p, s) for m in models for p in ps for s in seeds]
     bar = progress_bar(len(combos), progress, desc="dropout cnn")
-    with _torch_threads(threads if dev.type == "cpu" else None):
+    with torch_threads(threads if dev.type == "cpu" else None):
         for m, p, s in combos:
             block_p = block_dropout * p
             model = SimpleCNN(shape[0], shape[1:], n_classes, channels=cfg["widths"], hidden=cfg["hidden"], rng=s,
@@ -195,41 +189,21 @@ def run(models: Any = ("simple",), ps: Any = (0.0, 0.5), dataset: str = "digits"
 def main(argv: Any = None) -> DropoutCNNResult:
     """``python -m course_lib.experiments.dropout_cnn [--dataset D] [--device D] [--epochs N] [--seeds K]
     [--ps P ...] [--out DIR]``: prints the table, writes ``DIR/dropout_cnn.json`` (and the figure)."""
-    parser = argparse.ArgumentParser(prog="python -m course_lib.experiments.dropout_cnn",
-                                     description="Dropout in a simple and a deeper CNN.")
-    parser.add_argument("--dataset", choices=sorted(PRESETS), default="digits")
-    parser.add_argument("--device", default="cpu", help="cpu or cuda")
-    parser.add_argument("--epochs", type=int, default=None, help="default: the data set's preset")
-    parser.add_argument("--seeds", type=int, default=1, help="number of seeds (0, 1, ...)")
-    parser.add_argument("--lr", type=float, default=None, help="default: the data set's preset")
+    parser = parser_with_common_options("dropout_cnn", "Dropout in a simple and a deeper CNN.", PRESETS)
     parser.add_argument("--ps", type=float, nargs="+", default=[0.0, 0.3, 0.7], help="drop probabilities")
     parser.add_argument("--block-dropout", type=float, default=0.0,
                         help="drop probability of the blocks' outputs, as a fraction of p")
     parser.add_argument("--models", nargs="+", choices=MODELS, default=list(MODELS))
     parser.add_argument("--out", default=None, help="directory for dropout_cnn.json and dropout_cnn.png")
     parser.add_argument("--root", default=None, help="data cache directory (CIFAR-10)")
-    args = parser.parse_args(argv)
-    if args.seeds < 1:
-        parser.error("--seeds must be >= 1")
-    try:
-        result = run(models=args.models, ps=args.ps, dataset=args.dataset, device=args.device, epochs=args.epochs,
-                     seeds=range(args.seeds), block_dropout=args.block_dropout, lr=args.lr, root=args.root,
-                     threads=1 if args.dataset == "digits" else None, progress=True)
-    except (FileNotFoundError, ValueError) as err:
-        parser.exit(2, f"{parser.prog}: error: {err}\n")
-    print(result.table())
-    if args.out:
-        out = Path(args.out)
-        out.mkdir(parents=True, exist_ok=True)
-        (out / "dropout_cnn.json").write_text(json.dumps(result.to_dict(), indent=1))
-        try:
-            from course_lib.plotting.dropout import plot_dropout_cnn
-        except ImportError:
-            print("matplotlib is not installed: no figure")
-        else:
-            plot_dropout_cnn(result).savefig(out / "dropout_cnn.png", dpi=150, bbox_inches="tight")
-        print(f"wrote {out / 'dropout_cnn.json'}")
-    return result
+
+    def run_args(args):
+        return run(models=args.models, ps=args.ps, dataset=args.dataset, device=args.device, epochs=args.epochs,
+                   seeds=range(args.seeds), block_dropout=args.block_dropout, lr=args.lr, root=args.root,
+                   threads=1 if args.dataset == "digits" else None, progress=True)
+
+    return run_from_command_line(parser, argv, run_args, "dropout_cnn",
+                                 ("course_lib.plotting.dropout", "plot_dropout_cnn"))
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -20,6 +20,7 @@ from torch import nn
 from course_lib.device import torch_generator
 from course_lib.scratch.cnn import PADDING, POOL, ConvLayer, check_cnn_args
 from course_lib.scratch.model import NORM_EPS, NORM_MOMENTUM
+from course_lib.torch_impl._classifier import ClassifierMixin
 from course_lib.torch_impl.activations import relu
 from course_lib.torch_impl.batchnorm import inference, spatial_batch_norm, update_running
 from course_lib.torch_impl.conv import conv2d, max_pool2d
@@ -32,7 +33,7 @@ from course_lib.torch_impl.losses import cross_entropy
 __all__ = ["SimpleCNN"]
 
 
-class SimpleCNN(nn.Module):
+class SimpleCNN(ClassifierMixin, nn.Module):
     r"""Twin of `course_lib.scratch.cnn.SimpleCNN`.
 
     .. math::
@@ -97,24 +98,11 @@ class SimpleCNN(nn.Module):
     def num_layers(self) -> int:
         return sum(1 for name in self.spec.shapes() if name.startswith("W"))
 
-    @property
-    def num_params(self) -> int:
-        """Number of trainable numbers: weights, biases, gammas and betas."""
-        return int(sum(p.numel() for p in self.parameters()))
-
     def extra_repr(self) -> str:
         return self.spec.describe()
 
     def _as_images(self, x: Any) -> torch.Tensor:
-        x = torch.as_tensor(x, dtype=self.W1.dtype, device=self.W1.device)
-        image = (self.spec.in_channels, *self.spec.image_size)
-        flat = image[0] * image[1] * image[2]
-        if x.ndim == 2 and x.shape[1] == flat:
-            return x.reshape(x.shape[0], *image)
-        if x.ndim != 4 or tuple(x.shape[1:]) != image:
-            raise ValueError(f"SimpleCNN: x must have shape (N, {', '.join(map(str, image))}) "
-                             f"or (N, {flat}), got {tuple(x.shape)}")
-        return x
+        return self._images(x, (self.spec.in_channels, *self.spec.image_size))
 
     def _site_shapes(self, n: int) -> list[tuple[int, ...]]:
         shapes, (h, w) = [], self.spec.image_size
@@ -212,12 +200,6 @@ class SimpleCNN(nn.Module):
         """Class scores (N, C); same as ``self(x, masks)``."""
         return self.forward(x, masks)
 
-    def _as_labels(self, y: Any) -> torch.Tensor:
-        y = torch.as_tensor(y, device=self.W1.device)
-        if y.dtype.is_floating_point or y.dtype == torch.bool:
-            raise ValueError(f"SimpleCNN: labels must be integers, got {y.dtype}")
-        return y.long()
-
     def loss(self, x: Any, y: Any, rng: Any = None, masks: Any = None) -> torch.Tensor:
         """Mean cross-entropy plus ``0.5 * reg * sum ||W||^2`` (conv and Linear weights), a scalar.
 
@@ -229,18 +211,3 @@ class SimpleCNN(nn.Module):
             return data_loss
         weights = [p for name, p in self.named_parameters() if name.startswith("W")]
         return data_loss + 0.5 * self.reg * sum((w * w).sum() for w in weights)
-
-    @torch.no_grad()
-    def predict(self, x: Any) -> torch.Tensor:
-        """Predicted class per example, (N,) long."""
-        return self.forward(x).argmax(dim=1)
-
-    @torch.no_grad()
-    def accuracy(self, x: Any, y: Any) -> float:
-        """Fraction of examples whose predicted class equals ``y``."""
-        return float((self.predict(x) == self._as_labels(y)).double().mean())
-
-    @torch.no_grad()
-    def error(self, x: Any, y: Any) -> float:
-        """Classification error, the fraction of misclassified examples: ``1 - accuracy``."""
-        return float((self.predict(x) != self._as_labels(y)).double().mean())

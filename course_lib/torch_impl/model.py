@@ -15,6 +15,7 @@ from course_lib.scratch.model import (
 from course_lib.torch_impl.batchnorm import batch_norm, inference, update_running
 from course_lib.torch_impl.dropout import dropout as dropout_op
 from course_lib.torch_impl.dropout import sample_mask
+from course_lib.torch_impl._classifier import ClassifierMixin
 from course_lib.torch_impl.activations import ACTIVATIONS, maxout
 from course_lib.torch_impl.init import INITIALIZERS, small_random
 from course_lib.torch_impl.linear import linear
@@ -25,7 +26,7 @@ __all__ = ["MLP"]
 LOSSES = {"softmax": cross_entropy, "svm": multiclass_svm}
 
 
-class MLP(nn.Module):
+class MLP(ClassifierMixin, nn.Module):
     r"""Twin of `course_lib.scratch.model.MLP`.
 
     .. math::
@@ -137,11 +138,6 @@ class MLP(nn.Module):
     def num_classes(self) -> int:
         return self.dims[-1]
 
-    @property
-    def num_params(self) -> int:
-        """Number of trainable numbers, weights and biases."""
-        return int(sum(p.numel() for p in self.parameters()))
-
     def extra_repr(self) -> str:
         extra = f", activation_kwargs={self.activation_kwargs}" if self.activation_kwargs else ""
         extra += f", pieces={self.pieces}" if self.pieces is not None else ""
@@ -155,12 +151,6 @@ class MLP(nn.Module):
         if x.ndim != 2 or x.shape[1] != self.dims[0]:
             raise ValueError(f"MLP: x must have shape (N, {self.dims[0]}), got {tuple(x.shape)}")
         return x
-
-    def _as_labels(self, y: Any) -> torch.Tensor:
-        y = torch.as_tensor(y, device=self.W1.device)
-        if y.dtype.is_floating_point or y.dtype == torch.bool:
-            raise ValueError(f"MLP: labels must be integers, got {y.dtype}")
-        return y.long()
 
     def sample_masks(self, rng: Any, n: int) -> tuple[torch.Tensor | None, ...]:
         """Fresh dropout keep masks for a batch of ``n``, one per layer's input.
@@ -268,20 +258,3 @@ class MLP(nn.Module):
             return data_loss
         weights = [getattr(self, f"W{i}") for i in range(1, self.num_layers + 1)]
         return data_loss + 0.5 * self.reg * sum((w * w).sum() for w in weights)
-
-    @torch.no_grad()
-    def predict(self, x: Any) -> torch.Tensor:
-        """Predicted class per example, (N,) long."""
-        return self.forward(x).argmax(dim=1)
-
-    @torch.no_grad()
-    def accuracy(self, x: Any, y: Any) -> float:
-        """Fraction of examples whose predicted class equals ``y``."""
-        y = self._as_labels(y)
-        return float((self.predict(x) == y).double().mean())
-
-    @torch.no_grad()
-    def error(self, x: Any, y: Any) -> float:
-        """Classification error, the fraction of misclassified examples: ``1 - accuracy``."""
-        y = self._as_labels(y)
-        return float((self.predict(x) != y).double().mean())

@@ -32,6 +32,7 @@ from torch import nn
 from course_lib import checks
 from course_lib.device import torch_generator
 from course_lib.scratch.model import NORM_EPS, NORM_MOMENTUM
+from course_lib.torch_impl._classifier import ClassifierMixin
 from course_lib.torch_impl.activations import relu
 from course_lib.torch_impl.batchnorm import inference, spatial_batch_norm, update_running
 from course_lib.torch_impl.conv import conv2d
@@ -112,7 +113,7 @@ class BasicBlock(nn.Module):
         return relu(h + (x if self.shortcut is None else self.shortcut(x, update)))
 
 
-class ResNet(nn.Module):
+class ResNet(ClassifierMixin, nn.Module):
     r"""A small ResNet for images (He et al. 2016): stem, stages of basic blocks, global average pooling, readout.
 
     .. math::
@@ -193,26 +194,13 @@ class ResNet(nn.Module):
         """Layers with weights on the longest path: stem + 2 per block + readout (shortcuts not counted)."""
         return 2 + 2 * self.blocks_per_stage * len(self.widths)
 
-    @property
-    def num_params(self) -> int:
-        """Number of trainable numbers: weights, biases, gammas and betas."""
-        return int(sum(p.numel() for p in self.parameters()))
-
     def extra_repr(self) -> str:
         return (f"in_channels={self.in_channels}, image_size={self.image_size}, n_classes={self.n_classes}, "
                 f"widths={self.widths}, blocks_per_stage={self.blocks_per_stage}, norm={self.norm!r}, "
                 f"reg={self.reg}")
 
     def _as_images(self, x: Any) -> torch.Tensor:
-        x = torch.as_tensor(x, dtype=self.W.dtype, device=self.W.device)
-        image = (self.in_channels, *self.image_size)
-        flat = image[0] * image[1] * image[2]
-        if x.ndim == 2 and x.shape[1] == flat:
-            return x.reshape(x.shape[0], *image)
-        if x.ndim != 4 or tuple(x.shape[1:]) != image:
-            raise ValueError(f"ResNet: x must have shape (N, {', '.join(map(str, image))}) "
-                             f"or (N, {flat}), got {tuple(x.shape)}")
-        return x
+        return self._images(x, (self.in_channels, *self.image_size))
 
     def features(self, x: Any, update: bool = False) -> torch.Tensor:
         """The maps after the last stage, (N, widths[-1], H', W')."""
@@ -233,12 +221,6 @@ class ResNet(nn.Module):
         """Class scores (N, C); same as ``self(x)``."""
         return self.forward(x)
 
-    def _as_labels(self, y: Any) -> torch.Tensor:
-        y = torch.as_tensor(y, device=self.W.device)
-        if y.dtype.is_floating_point or y.dtype == torch.bool:
-            raise ValueError(f"ResNet: labels must be integers, got {y.dtype}")
-        return y.long()
-
     def loss(self, x: Any, y: Any) -> torch.Tensor:
         """Mean cross-entropy plus ``0.5 * reg * sum ||W||^2`` over every weight, a scalar.
 
@@ -249,18 +231,3 @@ class ResNet(nn.Module):
             return data_loss
         weights = [p for name, p in self.named_parameters() if name.split(".")[-1] == "W"]
         return data_loss + 0.5 * self.reg * sum((w * w).sum() for w in weights)
-
-    @torch.no_grad()
-    def predict(self, x: Any) -> torch.Tensor:
-        """Predicted class per example, (N,) long."""
-        return self.forward(x).argmax(dim=1)
-
-    @torch.no_grad()
-    def accuracy(self, x: Any, y: Any) -> float:
-        """Fraction of examples whose predicted class equals ``y``."""
-        return float((self.predict(x) == self._as_labels(y)).double().mean())
-
-    @torch.no_grad()
-    def error(self, x: Any, y: Any) -> float:
-        """Classification error, the fraction of misclassified examples: ``1 - accuracy``."""
-        return float((self.predict(x) != self._as_labels(y)).double().mean())
